@@ -71,7 +71,9 @@ func (s *Store) Authorize(call *awsapi.Call, action string, res awsapi.Resource,
 	return awsapi.AccessDenied("not implemented")
 }
 
-func notImplemented() error { return awsapi.Errorf(http.StatusNotImplemented, "NotImplemented", "not implemented") }
+func notImplemented() error {
+	return awsapi.Errorf(http.StatusNotImplemented, "NotImplemented", "not implemented")
+}
 
 // CreateRole creates a role.
 func (s *Store) CreateRole(account string, spec RoleSpec) (arn, roleID string, err error) {
