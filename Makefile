@@ -1,0 +1,41 @@
+# One entry point for people and CI. `make test` is what .ci/run runs.
+GO ?= go
+BIN := bin/stackerless
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
+# Go packages; the CDK app (infra/) and the Lambdas (functions/) join when they exist.
+PKGS := ./pkg/... ./cmd/...
+
+.PHONY: build test unit conformance lint bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/stackerless
+
+## test: lint, unit and sandbox tests, then the AWS CLI conformance script.
+test: lint unit conformance
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+conformance: build
+	bash pkg/sandbox/testdata/awscli-conformance.sh $(BIN)
+
+lint:
+	@out=$$(gofmt -l pkg cmd functions 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+## bench: the measurements the README records.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/sandbox/...
+
+## fuzz: a short run of each fuzz target (seeds always run as part of `make unit`).
+FUZZTIME ?= 20s
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' pkg | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$spec || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Drives a running `stackerless sandbox` with Debian's AWS CLI (2.9), the way a
+# user following the README would, and checks what the CLI prints.
+# Usage: awscli-conformance.sh path/to/stackerless
+set -euo pipefail
+
+bin=${1:?usage: $0 path/to/stackerless}
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+aws_cli=/usr/bin/aws # Debian's; another `aws` shim may come first on PATH
+[ -x "$aws_cli" ] || { echo "conformance: $aws_cli not found (apt-get install awscli)" >&2; exit 1; }
+
+work=$(mktemp -d)
+log="$work/sandbox.out"
+"$bin" sandbox --listen 127.0.0.1:0 --stack-duration 300ms >"$log" 2>"$work/sandbox.err" &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  grep -q 'AWS_ENDPOINT_URL=' "$log" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/sandbox.err" >&2; echo "conformance: sandbox exited" >&2; exit 1; }
+  sleep 0.1
+done
+endpoint=$(grep -o 'AWS_ENDPOINT_URL=[^ ]*' "$log" | head -n 1 | cut -d= -f2-)
+[ -n "$endpoint" ] || { cat "$log" >&2; echo "conformance: no endpoint printed" >&2; exit 1; }
+
+passed=0
+failed=0
+check() { # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    printf 'FAIL %s\n  want: %q\n  got:  %q\n' "$1" "$2" "$3" >&2
+  fi
+}
+
+# as ACCOUNT CMD...: run the CLI with that account's root keys from the sandbox's banner.
+as() {
+  local name=$1; shift
+  local line
+  line=$(grep "^$name " "$log")
+  env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
+    AWS_ACCESS_KEY_ID="$(sed -n 's/.*AWS_ACCESS_KEY_ID=\([^ ]*\).*/\1/p' <<<"$line")" \
+    AWS_SECRET_ACCESS_KEY="$(sed -n 's/.*AWS_SECRET_ACCESS_KEY=\([^ ]*\).*/\1/p' <<<"$line")" \
+    AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+    "$aws_cli" --endpoint-url "$endpoint" "$@"
+}
+id_of() { grep "^$1 " "$log" | awk '{print $2}'; }
+
+wait_stack() { # wait_stack ACCOUNT STACK: prints the final status
+  local status
+  for _ in $(seq 1 100); do
+    status=$(as "$1" cloudformation describe-stacks --stack-name "$2" --query 'Stacks[0].StackStatus' --output text)
+    case "$status" in *_IN_PROGRESS) sleep 0.2 ;; *) echo "$status"; return ;; esac
+  done
+  echo "$status"
+}
+
+master=$(id_of master)
+
+# The seed README's bootstrap: the Stacker role in every account, then its ARN.
+for acct in master prod stage; do
+  as "$acct" cloudformation create-stack --stack-name stacker-role \
+    --template-body "file://$root/templates/stacker-role.yaml" \
+    --parameters "ParameterKey=MasterAccountId,ParameterValue=$master" \
+    --capabilities CAPABILITY_NAMED_IAM >/dev/null
+done
+for acct in master prod stage; do
+  check "stacker-role $acct status" CREATE_COMPLETE "$(wait_stack "$acct" stacker-role)"
+  check "stacker-role $acct outputs" "$(printf 'StackerRole\tarn:aws:iam::%s:role/Stacker' "$(id_of "$acct")")" \
+    "$(as "$acct" cloudformation describe-stacks --stack-name stacker-role --query 'Stacks[0].Outputs' --output text)"
+done
+
+# Without CAPABILITY_NAMED_IAM the CLI reports CloudFormation's error.
+if out=$(as prod cloudformation create-stack --stack-name no-caps \
+  --template-body "file://$root/templates/stacker-role.yaml" \
+  --parameters "ParameterKey=MasterAccountId,ParameterValue=$master" 2>&1); then
+  check "create-stack without capabilities fails" failure success
+else
+  check "missing capabilities error" "InsufficientCapabilitiesException" "$(grep -o InsufficientCapabilitiesException <<<"$out" | head -n 1)"
+fi
+
+# A missing stack is a ValidationError, as on AWS.
+out=$(as prod cloudformation describe-stacks --stack-name nope 2>&1 || true)
+check "missing stack error" "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id nope does not exist" "$(grep -o 'An error.*' <<<"$out")"
+
+# STS: who am I, MFA session, and the MFA-gated role.
+check "caller identity" "arn:aws:iam::$master:root" "$(as master sts get-caller-identity --query Arn --output text)"
+if as master sts assume-role --role-arn "arn:aws:iam::$master:role/Stacker" --role-session-name nomfa >/dev/null 2>&1; then
+  check "assume Stacker without MFA is denied" denied allowed
+else
+  check "assume Stacker without MFA is denied" denied denied
+fi
+read -r sak ssk sst < <(as master sts get-session-token --serial-number "arn:aws:iam::$master:mfa/alice" --token-code 123456 \
+  --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
+mfa() { env AWS_ACCESS_KEY_ID="$sak" AWS_SECRET_ACCESS_KEY="$ssk" AWS_SESSION_TOKEN="$sst" AWS_DEFAULT_REGION=us-east-1 \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null "$aws_cli" --endpoint-url "$endpoint" "$@"; }
+check "assume Stacker with MFA" "arn:aws:sts::$master:assumed-role/Stacker/demo" \
+  "$(mfa sts assume-role --role-arn "arn:aws:iam::$master:role/Stacker" --role-session-name demo --query AssumedRoleUser.Arn --output text)"
+
+# S3: bucket, small and multipart objects, listing, missing keys.
+as master s3 mb s3://conformance-bucket >/dev/null
+head -c $((12 * 1024 * 1024)) /dev/urandom >"$work/big.bin"
+as master s3 cp "$work/big.bin" s3://conformance-bucket/big.bin >/dev/null
+as master s3 cp s3://conformance-bucket/big.bin "$work/big.back" >/dev/null
+check "multipart round trip" "$(sha256sum <"$work/big.bin")" "$(sha256sum <"$work/big.back")"
+echo hello >"$work/small.txt"
+as master s3api put-object --bucket conformance-bucket --key dir/small.txt --body "$work/small.txt" >/dev/null
+check "list objects" "big.bin dir/small.txt" "$(as master s3api list-objects-v2 --bucket conformance-bucket --query 'Contents[].Key' --output text | tr '\t' ' ')"
+out=$(as master s3api head-object --bucket conformance-bucket --key missing 2>&1 || true)
+check "missing key" "404" "$(grep -o '(404)' <<<"$out" | tr -d '()')"
+out=$(as prod s3api get-object --bucket conformance-bucket --key dir/small.txt "$work/x" 2>&1 || true)
+check "cross-account read without bucket policy" "AccessDenied" "$(grep -o AccessDenied <<<"$out" | head -n 1)"
+
+# SSM and EventBridge.
+as master ssm put-parameter --name /conformance/secret --type SecureString --value s3cret >/dev/null
+check "ssm decrypt" "s3cret" "$(as master ssm get-parameter --name /conformance/secret --with-decryption --query Parameter.Value --output text)"
+check "events put" "0" "$(as master events put-events --entries 'Source=conformance,DetailType=test,Detail={}' --query FailedEntryCount --output text)"
+
+# Unsigned requests are rejected.
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'Action=GetCallerIdentity&Version=2011-06-15' "$endpoint/")
+check "unsigned request" "403" "$status"
+
+echo "awscli-conformance: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
