@@ -1,0 +1,96 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"fmt"
+	"sync"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
+)
+
+// backends wires the service packages together.
+type backends struct {
+	services map[string]*service
+	keys     keyring
+	rootKeys func(account string) (akid, secret string)
+	close    func()
+}
+
+func newBackends(s *Sandbox) (*backends, error) {
+	ring := newRootKeyring(s.opts.Accounts)
+	b := &backends{
+		services: newServices(),
+		keys:     ring,
+		rootKeys: ring.rootKeys,
+		close:    func() {},
+	}
+	authz := rootOnlyAuthorizer{}
+	s3svc := s3.New(s3.Options{Authorizer: authz, Notify: func(ev s3.ObjectCreated) {
+		s.publishObjectCreated(ObjectCreated(ev))
+	}})
+	b.services["s3"].handler = s3svc
+	return b, nil
+}
+
+// rootOnlyAuthorizer allows root callers everything in their own account; it
+// stands in until the identity store is wired.
+type rootOnlyAuthorizer struct{}
+
+func (rootOnlyAuthorizer) Authorize(call *awsapi.Call, action string, res awsapi.Resource, _ map[string]string) error {
+	if call.Caller != nil && call.Caller.Root && (res.Account == "" || res.Account == call.Caller.Account) {
+		return nil
+	}
+	arn := ""
+	if call.Caller != nil {
+		arn = call.Caller.ARN
+	}
+	return awsapi.AccessDenied("User: %s is not authorized to perform: %s on resource: %s", arn, action, res.ARN)
+}
+
+// rootKeyring holds root keys until the identity store is wired.
+type rootKeyring struct {
+	mu     sync.Mutex
+	byKey  map[string]credential
+	byAcct map[string][2]string
+}
+
+func newRootKeyring(accounts []AccountSpec) *rootKeyring {
+	k := &rootKeyring{byKey: map[string]credential{}, byAcct: map[string][2]string{}}
+	for _, a := range accounts {
+		akid, secret := "AKIA"+randomString(16, upperAlnum), randomString(40, secretChars)
+		k.byKey[akid] = credential{Secret: secret, Caller: awsapi.Caller{
+			Account: a.ID, ARN: fmt.Sprintf("arn:aws:iam::%s:root", a.ID), UserID: a.ID, Root: true, AccessKeyID: akid,
+		}}
+		k.byAcct[a.ID] = [2]string{akid, secret}
+	}
+	return k
+}
+
+func (k *rootKeyring) lookupKey(akid string) (credential, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c, ok := k.byKey[akid]
+	return c, ok
+}
+
+func (k *rootKeyring) rootKeys(account string) (string, string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v := k.byAcct[account]
+	return v[0], v[1]
+}
+
+const (
+	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

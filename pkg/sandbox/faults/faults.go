@@ -1,0 +1,247 @@
+// Package faults injects failures into the local AWS sandbox: throttling and
+// server errors on a share of calls, added latency, and CloudFormation stacks
+// that fail by name. Reliability tests use it to prove that clients retry and
+// give up the way they do against AWS.
+//
+// Rules are keyed by API: "service:Action" (e.g. "cloudformation:DescribeStacks"),
+// "service:*" or "*". The most specific key that has a rule wins. Service names
+// are SigV4 signing names: sts, iam, s3, cloudformation, ssm, events.
+package faults
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kind is what an injected fault does to a call.
+type Kind int
+
+const (
+	// None lets the call through (possibly delayed).
+	None Kind = iota
+	// Throttle answers with the service's throttling error (Throttling,
+	// ThrottlingException, SlowDown).
+	Throttle
+	// ServerError answers with a 5xx (InternalFailure / InternalError).
+	ServerError
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Throttle:
+		return "throttle"
+	case ServerError:
+		return "server-error"
+	default:
+		return "none"
+	}
+}
+
+// Decision is what the injector decided for one call.
+type Decision struct {
+	Fault Kind
+	Delay time.Duration
+}
+
+// Injector holds fault rules. The zero value is not usable; call New.
+// An Injector is safe for concurrent use.
+type Injector struct {
+	mu       sync.Mutex
+	rnd      *rand.Rand
+	throttle map[string]float64
+	errs     map[string]float64
+	latency  map[string]time.Duration
+	stacks   map[string]string
+}
+
+// New returns an injector with no rules. seed 0 draws from a random source;
+// any other seed makes the sequence of decisions repeatable.
+func New(seed int64) *Injector {
+	var src rand.Source
+	if seed == 0 {
+		src = rand.NewPCG(rand.Uint64(), rand.Uint64())
+	} else {
+		src = rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)
+	}
+	return &Injector{
+		rnd:      rand.New(src),
+		throttle: map[string]float64{},
+		errs:     map[string]float64{},
+		latency:  map[string]time.Duration{},
+		stacks:   map[string]string{},
+	}
+}
+
+// Throttle makes share (0..1) of the calls matching api fail with a throttling
+// error. share 0 removes the rule.
+func (f *Injector) Throttle(api string, share float64) error {
+	return f.setShare(f.throttle, api, share)
+}
+
+// ServerErrors makes share (0..1) of the calls matching api fail with a 5xx.
+// share 0 removes the rule.
+func (f *Injector) ServerErrors(api string, share float64) error {
+	return f.setShare(f.errs, api, share)
+}
+
+// Latency delays every call matching api by d. d 0 removes the rule.
+func (f *Injector) Latency(api string, d time.Duration) error {
+	if err := checkAPI(api); err != nil {
+		return err
+	}
+	if d < 0 {
+		return fmt.Errorf("latency for %s: %s is negative", api, d)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d == 0 {
+		delete(f.latency, api)
+	} else {
+		f.latency[api] = d
+	}
+	return nil
+}
+
+// FailStack makes the next operations on the CloudFormation stack with this
+// name fail with reason (the resource status reason CloudFormation reports).
+func (f *Injector) FailStack(name, reason string) {
+	if reason == "" {
+		reason = "Resource creation failed (injected by the sandbox)"
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stacks[name] = reason
+}
+
+// ClearStackFailure removes a FailStack rule.
+func (f *Injector) ClearStackFailure(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.stacks, name)
+}
+
+// StackFailure reports whether operations on stackName must fail, and why.
+func (f *Injector) StackFailure(stackName string) (reason string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	reason, ok = f.stacks[stackName]
+	return reason, ok
+}
+
+// Reset removes every rule.
+func (f *Injector) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.throttle)
+	clear(f.errs)
+	clear(f.latency)
+	clear(f.stacks)
+}
+
+// Decide draws the fault for one call to service:action. Throttling is drawn
+// before server errors.
+func (f *Injector) Decide(service, action string) Decision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var d Decision
+	if lat, ok := lookup(f.latency, service, action); ok {
+		d.Delay = lat
+	}
+	if share, ok := lookup(f.throttle, service, action); ok && f.rnd.Float64() < share {
+		d.Fault = Throttle
+		return d
+	}
+	if share, ok := lookup(f.errs, service, action); ok && f.rnd.Float64() < share {
+		d.Fault = ServerError
+	}
+	return d
+}
+
+func lookup[V any](m map[string]V, service, action string) (V, bool) {
+	for _, k := range []string{service + ":" + action, service + ":*", "*"} {
+		if v, ok := m[k]; ok {
+			return v, true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (f *Injector) setShare(m map[string]float64, api string, share float64) error {
+	if err := checkAPI(api); err != nil {
+		return err
+	}
+	if share < 0 || share > 1 || share != share {
+		return fmt.Errorf("share for %s: %v is not between 0 and 1", api, share)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if share == 0 {
+		delete(m, api)
+	} else {
+		m[api] = share
+	}
+	return nil
+}
+
+func checkAPI(api string) error {
+	if api == "*" {
+		return nil
+	}
+	svc, action, ok := strings.Cut(api, ":")
+	if !ok || svc == "" || action == "" || strings.ContainsAny(api, " =,") {
+		return fmt.Errorf("API %q: want service:Action, service:* or *", api)
+	}
+	return nil
+}
+
+// ParseShare parses the flag form "API=share", where share is a fraction
+// ("0.25") or a percentage ("25%"), e.g. "cloudformation:DescribeStacks=0.5".
+func ParseShare(spec string) (api string, share float64, err error) {
+	api, v, ok := strings.Cut(spec, "=")
+	if !ok {
+		return "", 0, fmt.Errorf("parse %q: want API=share, e.g. cloudformation:DescribeStacks=0.5", spec)
+	}
+	if pct, isPct := strings.CutSuffix(v, "%"); isPct {
+		share, err = strconv.ParseFloat(pct, 64)
+		share /= 100
+	} else {
+		share, err = strconv.ParseFloat(v, 64)
+	}
+	if err != nil || share < 0 || share > 1 {
+		return "", 0, fmt.Errorf("parse %q: share %q is not a fraction 0..1 or a percentage", spec, v)
+	}
+	if err := checkAPI(api); err != nil {
+		return "", 0, fmt.Errorf("parse %q: %w", spec, err)
+	}
+	return api, share, nil
+}
+
+// ParseLatency parses the flag form "API=duration", e.g. "s3:*=200ms".
+func ParseLatency(spec string) (api string, d time.Duration, err error) {
+	api, v, ok := strings.Cut(spec, "=")
+	if !ok {
+		return "", 0, fmt.Errorf("parse %q: want API=duration, e.g. s3:*=200ms", spec)
+	}
+	d, err = time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return "", 0, fmt.Errorf("parse %q: %q is not a duration like 200ms", spec, v)
+	}
+	if err := checkAPI(api); err != nil {
+		return "", 0, fmt.Errorf("parse %q: %w", spec, err)
+	}
+	return api, d, nil
+}
+
+// ParseStackFailure parses the flag form "NAME" or "NAME=reason".
+func ParseStackFailure(spec string) (name, reason string, err error) {
+	name, reason, _ = strings.Cut(spec, "=")
+	if strings.TrimSpace(name) == "" {
+		return "", "", fmt.Errorf("parse %q: want a stack name, optionally NAME=reason", spec)
+	}
+	return name, reason, nil
+}

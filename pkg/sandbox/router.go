@@ -1,0 +1,424 @@
+package sandbox
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/faults"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+)
+
+// protocol is the wire protocol a service speaks; errors are written in it.
+type protocol int
+
+const (
+	protoQuery protocol = iota // form body, XML responses (sts, iam, cloudformation)
+	protoJSON                  // JSON 1.1 with X-Amz-Target (ssm, events)
+	protoREST                  // REST/XML (s3)
+)
+
+const (
+	// maxAPIBody caps Query and JSON request bodies (AWS's own limits are of this order).
+	maxAPIBody = 1 << 20
+	// maxS3Body caps S3 uploads (objects and parts) the sandbox keeps in memory.
+	maxS3Body = 256 << 20
+)
+
+// service is one AWS service the router dispatches to.
+type service struct {
+	name       string // SigV4 signing name
+	proto      protocol
+	namespace  string // Query XML namespace
+	jsonPrefix string // X-Amz-Target prefix, e.g. "AmazonSSM."
+	handler    http.Handler
+}
+
+func newServices() map[string]*service {
+	return map[string]*service{
+		"sts":            {name: "sts", proto: protoQuery, namespace: "https://sts.amazonaws.com/doc/2011-06-15/"},
+		"iam":            {name: "iam", proto: protoQuery, namespace: "https://iam.amazonaws.com/doc/2010-05-08/"},
+		"cloudformation": {name: "cloudformation", proto: protoQuery, namespace: "http://cloudformation.amazonaws.com/doc/2010-05-15/"},
+		"s3":             {name: "s3", proto: protoREST},
+		"ssm":            {name: "ssm", proto: protoJSON, jsonPrefix: "AmazonSSM."},
+		"events":         {name: "events", proto: protoJSON, jsonPrefix: "AWSEvents."},
+	}
+}
+
+// router authenticates, routes and dispatches every request.
+type router struct {
+	services map[string]*service
+	keys     keyring
+	faults   *faults.Injector
+	log      *slog.Logger
+	now      func() time.Time
+	// onPanic is told about recovered panics (counted for tests and the fuzzer).
+	onPanic func()
+}
+
+var (
+	// virtual-host style S3: bucket.s3.<anything> or bucket.localhost.
+	s3VirtualHost   = regexp.MustCompile(`^(.+?)\.s3[.-].+$`)
+	localhostBucket = regexp.MustCompile(`^(.+)\.localhost$`)
+)
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return strings.ToUpper(h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:])
+}
+
+func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := rt.now()
+	w := &statusWriter{ResponseWriter: rw}
+	call := &awsapi.Call{RequestID: newRequestID(), Time: start, Secure: r.TLS != nil, SourceIP: sourceIP(r)}
+	w.Header().Set("x-amzn-RequestId", call.RequestID)
+	w.Header().Set("x-amz-request-id", call.RequestID)
+	proto := guessProtocol(r)
+	var svc *service
+	defer func() {
+		if p := recover(); p != nil {
+			if rt.onPanic != nil {
+				rt.onPanic()
+			}
+			rt.log.Error("panic serving request", "request_id", call.RequestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if w.status == 0 {
+				writeError(w, r, call, proto, svc, awsapi.Errorf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
+			}
+		}
+		attrs := []any{"request_id", call.RequestID, "method", r.Method, "service", call.Service, "action", call.Action,
+			"status", w.status, "duration", rt.now().Sub(start)}
+		if call.Caller != nil {
+			attrs = append(attrs, "account", call.Caller.Account, "principal", call.Caller.ARN)
+		}
+		rt.log.Info("request", attrs...)
+	}()
+	svc, err := rt.serve(w, r, call, &proto)
+	if err != nil {
+		writeError(w, r, call, proto, svc, err)
+	}
+}
+
+// serve does everything but the error writing; *proto is updated once the
+// service is known so errors are written in its protocol.
+func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Call, proto *protocol) (*service, error) {
+	si, err := parseSigV4(r)
+	if err != nil {
+		return nil, asAuthError(err, *proto)
+	}
+	svc := rt.services[si.service]
+	if svc == nil {
+		return nil, awsapi.Errorf(http.StatusBadRequest, "UnknownService", "The sandbox does not serve the service %q (credential scope %s/%s).", si.service, si.region, si.service)
+	}
+	*proto = svc.proto
+	call.Service, call.Region = svc.name, si.region
+
+	body, err := readBody(w, r, svc, si)
+	if err != nil {
+		return svc, err
+	}
+
+	cred, ok := rt.keys.lookupKey(si.accessKey)
+	if !ok {
+		return svc, authError(&authErr{kind: "unknownKey"}, svc.proto)
+	}
+	if cred.Token != "" && subtle.ConstantTimeCompare([]byte(cred.Token), []byte(si.token)) != 1 {
+		return svc, authError(&authErr{kind: "badToken"}, svc.proto)
+	}
+	now := rt.now()
+	if !cred.Caller.Expires.IsZero() && now.After(cred.Caller.Expires) {
+		return svc, authError(&authErr{kind: "expired"}, svc.proto)
+	}
+	if err := checkTime(si, now); err != nil {
+		return svc, asAuthError(err, svc.proto)
+	}
+	hash, err := payloadHash(r, si, body)
+	if err != nil {
+		return svc, asAuthError(err, svc.proto)
+	}
+	if err := verifySignature(r.Context(), r, si, cred.Secret, hash); err != nil {
+		return svc, asAuthError(err, svc.proto)
+	}
+	caller := cred.Caller
+	call.Caller = &caller
+
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	faultAction := ""
+	switch svc.proto {
+	case protoQuery:
+		action, err := queryAction(r, body)
+		if err != nil {
+			return svc, err
+		}
+		call.Action, faultAction = action, action
+	case protoJSON:
+		target := r.Header.Get("X-Amz-Target")
+		action, ok := strings.CutPrefix(target, svc.jsonPrefix)
+		if !ok || action == "" || strings.Contains(action, ".") {
+			return svc, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %q (X-Amz-Target)", target)
+		}
+		call.Action, faultAction = action, action
+	case protoREST:
+		rewriteVirtualHost(r)
+		faultAction = s3Operation(r)
+	}
+
+	if rt.faults != nil {
+		d := rt.faults.Decide(svc.name, faultAction)
+		if d.Delay > 0 {
+			t := time.NewTimer(d.Delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return svc, awsapi.Errorf(http.StatusServiceUnavailable, "RequestCanceled", "request canceled")
+			}
+		}
+		switch d.Fault {
+		case faults.Throttle:
+			return svc, throttleError(svc.proto)
+		case faults.ServerError:
+			return svc, awsapi.Errorf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure. (injected by the sandbox)")
+		}
+	}
+
+	if svc.handler == nil {
+		return svc, awsapi.Errorf(http.StatusNotImplemented, "NotImplemented", "The sandbox does not implement %s yet.", svc.name)
+	}
+	svc.handler.ServeHTTP(w, r.WithContext(awsapi.WithCall(r.Context(), call)))
+	return svc, nil
+}
+
+func asAuthError(err error, p protocol) error {
+	var ae *authErr
+	if errors.As(err, &ae) {
+		return authError(ae, p)
+	}
+	return err
+}
+
+func throttleError(p protocol) *awsapi.Error {
+	switch p {
+	case protoJSON:
+		return awsapi.Errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+	case protoREST:
+		return awsapi.Errorf(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+	default:
+		return awsapi.Errorf(http.StatusBadRequest, "Throttling", "Rate exceeded")
+	}
+}
+
+// readBody enforces the body cap and buffers the body when the signature
+// covers it. Streamed S3 bodies (UNSIGNED-PAYLOAD, aws-chunked) stay unread
+// behind a size limit and nil is returned.
+func readBody(w http.ResponseWriter, r *http.Request, svc *service, si *sigInfo) ([]byte, error) {
+	limit := int64(maxAPIBody)
+	if svc.proto == protoREST {
+		limit = maxS3Body
+	}
+	tooLarge := func() error {
+		if svc.proto == protoREST {
+			return awsapi.Errorf(http.StatusRequestEntityTooLarge, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of %d bytes in the sandbox.", limit)
+		}
+		return awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body of more than %d bytes is not accepted.", limit)
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge()
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if svc.proto == protoREST {
+		h := r.Header.Get("X-Amz-Content-Sha256")
+		if h == "UNSIGNED-PAYLOAD" || strings.HasPrefix(h, "STREAMING-") || (si.presigned && h == "") {
+			return nil, nil
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge()
+		}
+		return nil, awsapi.Errorf(http.StatusBadRequest, "IncompleteBody", "read request body: %v", err)
+	}
+	return body, nil
+}
+
+// queryAction finds the Action of a Query request in the form body or URL.
+func queryAction(r *http.Request, body []byte) (string, error) {
+	action := r.URL.Query().Get("Action")
+	if len(body) > 0 {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return "", awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err)
+		}
+		if a := form.Get("Action"); a != "" {
+			action = a
+		}
+	}
+	if action == "" {
+		return "", awsapi.Errorf(http.StatusBadRequest, "MissingAction", "Missing Action")
+	}
+	if !isIdent(action) {
+		return "", awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %q", action)
+	}
+	return action, nil
+}
+
+func isIdent(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// guessProtocol picks the error protocol before the service is known.
+func guessProtocol(r *http.Request) protocol {
+	if r.Header.Get("X-Amz-Target") != "" {
+		return protoJSON
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.URL.Query().Has("Action") {
+		return protoQuery
+	}
+	return protoREST
+}
+
+// virtualHostBucket returns the bucket named by a virtual-host style Host header.
+func virtualHostBucket(host string) (bucket, rest string) {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if net.ParseIP(h) != nil {
+		return "", ""
+	}
+	if m := s3VirtualHost.FindStringSubmatch(h); m != nil {
+		return m[1], strings.TrimPrefix(host, m[1]+".")
+	}
+	if m := localhostBucket.FindStringSubmatch(h); m != nil {
+		return m[1], strings.TrimPrefix(host, m[1]+".")
+	}
+	return "", ""
+}
+
+// rewriteVirtualHost turns a virtual-host style S3 request into a path-style
+// one (after the signature was checked over the original), so the S3 service
+// only ever sees /bucket/key. Host becomes the remaining host name.
+func rewriteVirtualHost(r *http.Request) {
+	bucket, rest := virtualHostBucket(r.Host)
+	if bucket == "" {
+		return
+	}
+	r.URL.Path = "/" + bucket + r.URL.Path
+	if r.URL.RawPath != "" {
+		r.URL.RawPath = "/" + url.PathEscape(bucket) + r.URL.RawPath
+	}
+	r.Host = rest
+}
+
+// s3Operation names the S3 operation well enough for fault rules; the S3
+// service itself sets Call.Action.
+func s3Operation(r *http.Request) string {
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	bucket, key, _ := strings.Cut(path, "/")
+	q := r.URL.Query()
+	switch {
+	case bucket == "":
+		return "ListBuckets"
+	case key == "":
+		switch r.Method {
+		case http.MethodPut:
+			if q.Has("policy") {
+				return "PutBucketPolicy"
+			}
+			return "CreateBucket"
+		case http.MethodDelete:
+			return "DeleteBucket"
+		case http.MethodHead:
+			return "HeadBucket"
+		default:
+			return "ListObjectsV2"
+		}
+	}
+	switch r.Method {
+	case http.MethodPut:
+		if q.Has("partNumber") {
+			return "UploadPart"
+		}
+		return "PutObject"
+	case http.MethodHead:
+		return "HeadObject"
+	case http.MethodDelete:
+		return "DeleteObject"
+	case http.MethodPost:
+		if q.Has("uploads") {
+			return "CreateMultipartUpload"
+		}
+		return "CompleteMultipartUpload"
+	default:
+		return "GetObject"
+	}
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, call *awsapi.Call, p protocol, svc *service, err error) {
+	switch p {
+	case protoQuery:
+		ns := ""
+		if svc != nil {
+			ns = svc.namespace
+		}
+		awsapi.WriteQueryError(w, call, ns, err)
+	case protoJSON:
+		awsapi.WriteJSONError(w, call, err)
+	default:
+		if r.Method == http.MethodHead {
+			w.WriteHeader(awsapi.AsError(err).Status)
+			return
+		}
+		awsapi.WriteRESTError(w, call, err)
+	}
+}
