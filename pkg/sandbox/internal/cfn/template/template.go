@@ -3,10 +3,6 @@
 // CloudFormation service. Errors are *awsapi.Error ValidationErrors worded as CloudFormation words them.
 package template
 
-import (
-	"errors"
-)
-
 // MaxBodySize is the largest TemplateBody CloudFormation accepts, in bytes. The service enforces it because
 // only it knows whether a template came as a body or from TemplateURL (limit 1 MB).
 const MaxBodySize = 51200
@@ -68,6 +64,8 @@ type Value struct {
 	// ResolvedFromSSM is the resolved value of an AWS::SSM::Parameter::Value<...> parameter as a string
 	// (lists comma-joined); Raw then holds the resolved value and the stack shows the SSM name.
 	ResolvedFromSSM string
+	// Input is the value as given (or defaulted/previous) before SSM resolution; DescribeStacks shows it.
+	Input string
 }
 
 // Env is what Resolve needs to evaluate intrinsics.
@@ -87,31 +85,3 @@ type Env struct {
 type Output struct {
 	Key, Value, Description, ExportName string
 }
-
-var errNotImplemented = errors.New("not implemented")
-
-// Parse parses a JSON or YAML template body.
-func Parse(body []byte) (*Template, error) { return nil, errNotImplemented }
-
-// BindParameters validates inputs against the declarations and returns the bound values by name.
-func (t *Template) BindParameters(in []ParamInput, previous map[string]string, ssm func(name string) (string, error)) (map[string]Value, error) {
-	return nil, errNotImplemented
-}
-
-// EvalConditions evaluates the Conditions section.
-func (t *Template) EvalConditions(env *Env) (map[string]bool, error) { return nil, errNotImplemented }
-
-// Dependencies returns, per logical ID, the logical IDs it depends on.
-func (t *Template) Dependencies() (map[string][]string, error) { return nil, errNotImplemented }
-
-// CreationOrder returns the logical IDs in a deterministic topological order.
-func (t *Template) CreationOrder() ([]string, error) { return nil, errNotImplemented }
-
-// Resolve resolves intrinsic functions in a value tree.
-func Resolve(v any, env *Env) (any, error) { return nil, errNotImplemented }
-
-// RequiredCapabilities returns the capabilities the template needs.
-func (t *Template) RequiredCapabilities() []string { return nil }
-
-// ResolveOutputs resolves the outputs whose conditions hold.
-func (t *Template) ResolveOutputs(env *Env) ([]Output, error) { return nil, errNotImplemented }
