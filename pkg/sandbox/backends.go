@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/sts"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
 )
 
@@ -18,19 +20,42 @@ type backends struct {
 }
 
 func newBackends(s *Sandbox) (*backends, error) {
-	ring := newRootKeyring(s.opts.Accounts)
-	b := &backends{
-		services: newServices(),
-		keys:     ring,
-		rootKeys: ring.rootKeys,
-		close:    func() {},
+	b := &backends{services: newServices(), close: func() {}}
+
+	accts := make([]iam.Account, 0, len(s.opts.Accounts))
+	for _, a := range s.opts.Accounts {
+		accts = append(accts, iam.Account{Name: a.Name, ID: a.ID})
 	}
-	authz := rootOnlyAuthorizer{}
+	store := iam.NewStore(iam.Options{Accounts: accts, OrgID: s.opts.OrgID, Now: s.opts.Now})
+	var authz awsapi.Authorizer = store
+	if akid, _ := store.RootKeys(s.opts.Accounts[0].ID); akid != "" {
+		b.keys = storeKeyring{store}
+		b.rootKeys = store.RootKeys
+	} else {
+		// The identity store does not issue keys yet: serve root keys and
+		// root-only authorization from the core so the other services work.
+		ring := newRootKeyring(s.opts.Accounts)
+		b.keys, b.rootKeys, authz = ring, ring.rootKeys, rootOnlyAuthorizer{}
+	}
+	b.services["sts"].handler = sts.New(store)
+	b.services["iam"].handler = iam.NewAPI(store)
+
 	s3svc := s3.New(s3.Options{Authorizer: authz, Notify: func(ev s3.ObjectCreated) {
 		s.publishObjectCreated(ObjectCreated(ev))
 	}})
 	b.services["s3"].handler = s3svc
 	return b, nil
+}
+
+// storeKeyring adapts the identity store to the core's keyring.
+type storeKeyring struct{ store *iam.Store }
+
+func (k storeKeyring) lookupKey(akid string) (credential, bool) {
+	c, ok := k.store.LookupAccessKey(akid)
+	if !ok {
+		return credential{}, false
+	}
+	return credential{Secret: c.SecretAccessKey, Token: c.SessionToken, Caller: c.Caller}, true
 }
 
 // rootOnlyAuthorizer allows root callers everything in their own account; it
