@@ -7,8 +7,8 @@ import (
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
-	"github.com/stackerless/stackerless/pkg/sandbox/internal/sts"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/sts"
 )
 
 // backends wires the service packages together.
