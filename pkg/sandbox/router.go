@@ -194,7 +194,7 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 		}
 		call.Action, faultAction = action, action
 	case protoREST:
-		rewriteVirtualHost(r)
+		// The S3 service reads virtual-host buckets from Host itself.
 		faultAction = s3Operation(r)
 	}
 
@@ -319,37 +319,23 @@ func guessProtocol(r *http.Request) protocol {
 	return protoREST
 }
 
-// virtualHostBucket returns the bucket named by a virtual-host style Host header.
-func virtualHostBucket(host string) (bucket, rest string) {
+// virtualHostBucket returns the bucket named by a virtual-host style Host
+// header (bucket.s3.<anything>, bucket.localhost), or "".
+func virtualHostBucket(host string) string {
 	h := host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		h = hh
 	}
 	if net.ParseIP(h) != nil {
-		return "", ""
+		return ""
 	}
 	if m := s3VirtualHost.FindStringSubmatch(h); m != nil {
-		return m[1], strings.TrimPrefix(host, m[1]+".")
+		return m[1]
 	}
 	if m := localhostBucket.FindStringSubmatch(h); m != nil {
-		return m[1], strings.TrimPrefix(host, m[1]+".")
+		return m[1]
 	}
-	return "", ""
-}
-
-// rewriteVirtualHost turns a virtual-host style S3 request into a path-style
-// one (after the signature was checked over the original), so the S3 service
-// only ever sees /bucket/key. Host becomes the remaining host name.
-func rewriteVirtualHost(r *http.Request) {
-	bucket, rest := virtualHostBucket(r.Host)
-	if bucket == "" {
-		return
-	}
-	r.URL.Path = "/" + bucket + r.URL.Path
-	if r.URL.RawPath != "" {
-		r.URL.RawPath = "/" + url.PathEscape(bucket) + r.URL.RawPath
-	}
-	r.Host = rest
+	return ""
 }
 
 // s3Operation names the S3 operation well enough for fault rules; the S3
@@ -357,6 +343,9 @@ func rewriteVirtualHost(r *http.Request) {
 func s3Operation(r *http.Request) string {
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	bucket, key, _ := strings.Cut(path, "/")
+	if b := virtualHostBucket(r.Host); b != "" {
+		bucket, key = b, path
+	}
 	q := r.URL.Query()
 	switch {
 	case bucket == "":
