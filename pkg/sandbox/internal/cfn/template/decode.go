@@ -102,7 +102,7 @@ func decodeJSON(body []byte) (*decodeResult, error) {
 		return nil, d.wrap(err)
 	}
 	if _, err := d.dec.Token(); err != io.EOF {
-		return nil, jsonErr(body, d.dec.InputOffset())
+		return nil, d.wrap(err)
 	}
 	return &decodeResult{tree: v, paramOrder: d.paramOrder}, nil
 }
@@ -112,9 +112,11 @@ func (d *jsonDecoder) wrap(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	// The streaming decoder reports offsets loosely; a plain decode pins the offending byte.
+	var v any
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return jsonErr(d.body, se.Offset)
+	if uerr := json.Unmarshal(d.body, &v); errors.As(uerr, &se) && se.Offset > 0 {
+		return jsonErr(d.body, se.Offset-1)
 	}
 	return jsonErr(d.body, d.dec.InputOffset())
 }
