@@ -1,0 +1,508 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stackerless/stackerless/pkg/cfn"
+)
+
+// Reasons stacker prints, kept verbatim so users can grep the same lines.
+const (
+	reasonCreating   = "creating new stack"
+	reasonUpdating   = "updating existing stack"
+	reasonRecreating = "destroying stack for re-creation"
+	reasonNoChange   = "nochange"
+	reasonLocked     = "locked"
+	reasonDisabled   = "disabled"
+	reasonCanceled   = "canceled execution"
+	reasonContinuing = "continuing update rollback"
+	// ErrNoTemplate is stacker's message for a locked stack that does not exist.
+	ErrNoTemplate = "Stack does not have a defined class or template path."
+)
+
+// badStatus is stacker's StackUpdateBadStatus message.
+func badStatus(fqn string, status cfn.StackStatus, why string) error {
+	return fmt.Errorf("Stack: %q cannot be updated nor re-created from state %s: %s", fqn, status, why)
+}
+
+func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error {
+	if !s.Spec.Enabled {
+		e.set(s, Skipped, reasonDisabled)
+		return nil
+	}
+	cf, err := e.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	existing, err := cf.Describe(ctx, s.FQN)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.Status.Gone() && existing.Status != "REVIEW_IN_PROGRESS" {
+		existing = nil
+	}
+	if existing != nil && s.Spec.Locked && !s.Spec.Forced {
+		s.Outputs = existing.Outputs
+		e.set(s, Skipped, reasonLocked)
+		return nil
+	}
+	if !s.Spec.HasTemplate {
+		return errors.New(ErrNoTemplate)
+	}
+	if existing != nil {
+		st := existing.Status
+		switch {
+		case st.InProgress():
+			if s.Spec.WaitInProgress {
+				if s.Reason != "waiting" {
+					e.set(s, Pending, "waiting")
+				}
+				return nil
+			}
+			return badStatus(s.FQN, st, "Update already in-progress")
+		case st.NeedsRecreate():
+			return e.recreate(ctx, run, cf, s, existing)
+		case st == "UPDATE_ROLLBACK_FAILED":
+			if !e.Options.ContinueRollback {
+				return badStatus(s.FQN, st, "Run again with the --continue-rollback option to finish the rollback (ContinueUpdateRollback) before updating.")
+			}
+			s.Attempt++
+			s.StackID, s.OpStarted = existing.ID, time.Now()
+			if err := cf.ContinueUpdateRollback(ctx, existing.ID, e.Options.ServiceRole, run.token(s, "continue")); err != nil {
+				return err
+			}
+			s.Phase = PhaseContinueRollback
+			e.set(s, Submitted, reasonContinuing)
+			return nil
+		case st != "REVIEW_IN_PROGRESS" && !st.Updatable():
+			return badStatus(s.FQN, st, "Unsupported state for re-creation")
+		}
+	}
+
+	prep, err := e.Preparer.Prepare(ctx, run, s, existing)
+	if err != nil {
+		return err
+	}
+	s.Attempt++
+	s.OpStarted = time.Now()
+	in := prep.Input
+	if existing == nil || existing.Status == "REVIEW_IN_PROGRESS" {
+		if prep.RequiresChangeSet || existing != nil {
+			return e.createChangeSet(ctx, run, cf, s, prep, existing, "CREATE")
+		}
+		in.Token = run.token(s, "create")
+		id, err := cf.Create(ctx, in)
+		if err != nil {
+			return err
+		}
+		s.StackID, s.Phase = id, PhaseCreate
+		e.set(s, Submitted, reasonCreating)
+		return nil
+	}
+
+	s.StackID = existing.ID
+	if existing.TerminationProtection != s.Spec.TerminationProtection {
+		if err := cf.SetTerminationProtection(ctx, existing.ID, s.Spec.TerminationProtection); err != nil {
+			return err
+		}
+	}
+	if e.Options.Interactive || s.Spec.Protected || prep.RequiresChangeSet {
+		return e.createChangeSet(ctx, run, cf, s, prep, existing, "UPDATE")
+	}
+	in.Token = run.token(s, "update")
+	switch err := cf.Update(ctx, in); {
+	case errors.Is(err, cfn.ErrNoChanges):
+		s.Outputs = existing.Outputs
+		e.set(s, Skipped, reasonNoChange)
+		return nil
+	case err != nil:
+		return err
+	}
+	s.Phase = PhaseUpdate
+	e.set(s, Submitted, reasonUpdating)
+	return nil
+}
+
+// recreate deletes a stack whose creation failed, as stacker does with
+// --recreate-failed: only when asked, and only for stacks that carry the
+// config's tags, so a stack stacker did not create is never deleted.
+func (e *Engine) recreate(ctx context.Context, run *Run, cf CloudFormation, s *StackState, existing *cfn.Stack) error {
+	st := existing.Status
+	if !e.Options.RecreateFailed && !e.Options.Interactive {
+		return badStatus(s.FQN, st, "Stack re-creation is disabled. Run stackerless again with the --recreate-failed option to force it to be deleted and created from scratch.")
+	}
+	for k, v := range s.Spec.Tags {
+		if existing.Tags[k] != v {
+			return badStatus(s.FQN, st, "Tags differ from current configuration, possibly not created with stacker")
+		}
+	}
+	if e.Options.Interactive && e.Approver != nil {
+		ok, err := e.Approver.Approve(ctx, s, fmt.Sprintf("The %q stack is in a failed state (%s).\nIt cannot be updated, but it can be deleted and re-created.\nAll its current resources will IRREVERSIBLY DESTROYED.\nProceed carefully!\n", s.FQN, st))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			e.set(s, Skipped, reasonCanceled)
+			return nil
+		}
+	}
+	s.Attempt++
+	s.StackID, s.OpStarted = existing.ID, time.Now()
+	if err := cf.Delete(ctx, existing.ID, e.Options.ServiceRole, run.token(s, "recreate")); err != nil {
+		return err
+	}
+	s.Phase = PhaseDeleteToRecreate
+	e.set(s, Submitted, reasonRecreating)
+	return nil
+}
+
+func (e *Engine) createChangeSet(ctx context.Context, run *Run, cf CloudFormation, s *StackState, prep *Prepared, existing *cfn.Stack, typ string) error {
+	name := run.changeSetName(s)
+	in := prep.Input
+	var old map[string]string
+	if existing != nil {
+		old = existing.Parameters
+	}
+	s.Sent = &Sent{OldParameters: old, Parameters: newParameterValues(in.Parameters, old), OutputValues: prep.OutputValues}
+	in.Token = name
+	if _, err := cf.CreateChangeSet(ctx, in, name, typ); err != nil {
+		return err
+	}
+	s.ChangeSet, s.ChangeSetType, s.Phase = name, typ, PhaseChangeSet
+	return nil
+}
+
+// pollStack follows a create, update, re-creation or continued rollback.
+func (e *Engine) pollStack(ctx context.Context, run *Run, s *StackState) error {
+	cf, err := e.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	stack, err := describe(ctx, cf, s)
+	if err != nil {
+		return err
+	}
+	e.tail(ctx, cf, s)
+	switch s.Phase {
+	case PhaseDeleteToRecreate:
+		if stack == nil || stack.Status == "DELETE_COMPLETE" {
+			s.Phase, s.StackID = PhaseNone, ""
+			e.set(s, Pending, "")
+			return e.startBuild(ctx, run, s)
+		}
+		if stack.Status == "DELETE_FAILED" {
+			return fmt.Errorf("delete for re-creation failed: %s", stack.StatusReason)
+		}
+		return nil
+	case PhaseContinueRollback:
+		switch {
+		case stack == nil:
+			return fmt.Errorf("stack %s disappeared during rollback", s.FQN)
+		case stack.Status == "UPDATE_ROLLBACK_COMPLETE":
+			s.Phase = PhaseNone
+			e.set(s, Pending, "")
+			return e.startBuild(ctx, run, s)
+		case stack.Status == "UPDATE_ROLLBACK_FAILED":
+			return fmt.Errorf("continue update rollback failed: %s", stack.StatusReason)
+		}
+		return nil
+	}
+	if stack == nil {
+		return fmt.Errorf("stack %s disappeared while %s", s.FQN, s.Reason)
+	}
+	verb := "new stack"
+	if s.Phase == PhaseUpdate {
+		verb = "update"
+	}
+	st := stack.Status
+	switch {
+	case st.RollingBack():
+		e.reportRollback(s, verb)
+	case st.InProgress():
+	case st.IsFailure():
+		// Failure is checked before completion: a finished update rollback is both.
+		e.reportRollback(s, verb)
+		s.FailureReason = failureReason(ctx, cf, s)
+		if s.FailureReason != "" {
+			e.message(s, "%s Stack Roll Back Reason: %s", s.FQN, s.FailureReason)
+		}
+		if s.Phase == PhaseUpdate {
+			s.Outputs = stack.Outputs // the rolled-back stack keeps serving its old outputs
+		}
+		e.set(s, Failed, "rolled back "+verb)
+	default:
+		s.Outputs = stack.Outputs
+		e.set(s, Complete, s.Reason)
+	}
+	return nil
+}
+
+// reportRollback shows stacker's "rolling back" status once, even when the
+// rollback finished between two polls.
+func (e *Engine) reportRollback(s *StackState, verb string) {
+	if s.RollbackReported {
+		return
+	}
+	s.RollbackReported = true
+	e.set(s, Submitted, "rolling back "+verb)
+}
+
+// pollChangeSet waits for a change set, asks for approval where needed and executes it.
+func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) error {
+	cf, err := e.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	cs, err := cf.DescribeChangeSet(ctx, s.FQN, s.ChangeSet)
+	if err != nil {
+		return err
+	}
+	if !cs.Ready() {
+		return nil
+	}
+	if cs.NoChanges() {
+		if err := cf.DeleteChangeSet(ctx, s.FQN, s.ChangeSet); err != nil {
+			return err
+		}
+		if err := e.keepOutputs(ctx, cf, s); err != nil {
+			return err
+		}
+		s.ChangeSet = ""
+		e.set(s, Skipped, reasonNoChange)
+		return nil
+	}
+	if cs.Status == "FAILED" {
+		return fmt.Errorf("change set %s failed: %s", s.ChangeSet, cs.StatusReason)
+	}
+	if s.ChangeSetType == "UPDATE" && (e.Options.Interactive || s.Spec.Protected) && !s.Approved {
+		if e.Approver == nil {
+			if s.Phase != PhaseApproval {
+				s.Phase = PhaseApproval
+				e.message(s, "%s is protected and has changes: approval needed before executing change set %s\n%s", s.FQN, s.ChangeSet, summarize(s.FQN, cs.Changes, diffParameters(s.Sent.OldParameters, s.Sent.Parameters), e.Options.ReplacementsOnly))
+			}
+			return nil
+		}
+		diff := diffParameters(s.Sent.OldParameters, s.Sent.Parameters)
+		changes := cs.Changes
+		if e.Options.ReplacementsOnly {
+			changes = replacements(changes)
+		}
+		if len(changes) > 0 || len(diff) > 0 {
+			ok, err := e.Approver.Approve(ctx, s, summarize(s.FQN, changes, diff, e.Options.ReplacementsOnly))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if err := cf.DeleteChangeSet(ctx, s.FQN, s.ChangeSet); err != nil {
+					return err
+				}
+				if err := e.keepOutputs(ctx, cf, s); err != nil {
+					return err
+				}
+				s.ChangeSet = ""
+				e.set(s, Skipped, reasonCanceled)
+				return nil
+			}
+		}
+		s.Approved = true
+	}
+	return e.execute(ctx, run, cf, s)
+}
+
+// keepOutputs records the current outputs of a stack left as it is.
+func (e *Engine) keepOutputs(ctx context.Context, cf CloudFormation, s *StackState) error {
+	stack, err := cf.Describe(ctx, s.FQN)
+	if err != nil {
+		return err
+	}
+	if stack != nil {
+		s.Outputs = stack.Outputs
+	}
+	return nil
+}
+
+func (e *Engine) execute(ctx context.Context, run *Run, cf CloudFormation, s *StackState) error {
+	if s.ChangeSetType == "UPDATE" {
+		if s.Spec.StackPolicy != "" {
+			// Change sets cannot carry a stack policy: set it before executing.
+			if err := cf.SetStackPolicy(ctx, s.FQN, s.Spec.StackPolicy); err != nil {
+				return err
+			}
+		}
+	}
+	if err := cf.ExecuteChangeSet(ctx, s.FQN, s.ChangeSet, run.token(s, "execute")); err != nil {
+		return err
+	}
+	s.ChangeSet, s.Sent = "", nil
+	if s.ChangeSetType == "CREATE" {
+		s.Phase = PhaseCreate
+		e.set(s, Submitted, reasonCreating)
+	} else {
+		s.Phase = PhaseUpdate
+		e.set(s, Submitted, reasonUpdating)
+	}
+	s.ChangeSetType = ""
+	return nil
+}
+
+// Approve lets a stack stopped for approval execute its change set at the
+// next Advance.
+func (run *Run) Approve(name string) error {
+	s := run.Stack(name)
+	if s == nil || s.Phase != PhaseApproval {
+		return fmt.Errorf("approve %s: no change set is waiting for approval", name)
+	}
+	s.Approved, s.Phase = true, PhaseChangeSet
+	run.Done = false
+	return nil
+}
+
+func replacements(changes []cfn.ResourceChange) []cfn.ResourceChange {
+	var out []cfn.ResourceChange
+	for _, c := range changes {
+		if c.Replacement == "True" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// newParameterValues spells out the values a parameter list will give,
+// taking kept values from the old parameters.
+func newParameterValues(params []cfn.Parameter, old map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, p := range params {
+		if p.UsePrevious {
+			out[p.Key] = old[p.Key]
+			continue
+		}
+		out[p.Key] = p.Value
+	}
+	return out
+}
+
+// ParamChange is one line of a parameter diff.
+type ParamChange struct {
+	Key      string
+	Old, New *string
+}
+
+// diffParameters is stacker's diff_parameters: nothing when no value changed,
+// else every key, sorted, with its old and new value.
+func diffParameters(old, new map[string]string) []ParamChange {
+	keys := map[string]bool{}
+	for k := range old {
+		keys[k] = true
+	}
+	for k := range new {
+		keys[k] = true
+	}
+	changed := false
+	var out []ParamChange
+	for _, k := range sortedKeys(keys) {
+		c := ParamChange{Key: k}
+		if v, ok := old[k]; ok {
+			c.Old = &v
+		}
+		if v, ok := new[k]; ok {
+			c.New = &v
+		}
+		if c.Old == nil || c.New == nil || *c.Old != *c.New {
+			changed = true
+		}
+		out = append(out, c)
+	}
+	if !changed {
+		return nil
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return sortedStrings(maps.Keys(m))
+}
+
+func sortedStrings(seq func(func(string) bool)) []string {
+	var out []string
+	for k := range seq {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// formatParamsDiff is stacker's format_params_diff.
+func formatParamsDiff(diff []ParamChange) string {
+	var b strings.Builder
+	b.WriteString("--- Old Parameters\n+++ New Parameters\n******************\n")
+	for _, c := range diff {
+		switch {
+		case c.Old != nil && c.New != nil && *c.Old == *c.New:
+			fmt.Fprintf(&b, " %s = %s\n", c.Key, *c.Old)
+		case c.Old == nil:
+			fmt.Fprintf(&b, "+%s = %s\n", c.Key, *c.New)
+		case c.New == nil:
+			fmt.Fprintf(&b, "-%s = %s\n", c.Key, *c.Old)
+		default:
+			fmt.Fprintf(&b, "-%s = %s\n+%s = %s\n", c.Key, *c.Old, c.Key, *c.New)
+		}
+	}
+	return b.String()
+}
+
+// summarize is stacker's output_summary: parameter changes, then
+// replacements, then other changes.
+func summarize(fqn string, changes []cfn.ResourceChange, diff []ParamChange, replacementsOnly bool) string {
+	var b strings.Builder
+	var added, removed, modified []string
+	for _, c := range diff {
+		switch {
+		case c.Old == nil:
+			added = append(added, c.Key)
+		case c.New == nil:
+			removed = append(removed, c.Key)
+		case *c.Old != *c.New:
+			modified = append(modified, c.Key)
+		}
+	}
+	for _, l := range []struct {
+		label string
+		keys  []string
+	}{{"Parameters Added", added}, {"Parameters Removed", removed}, {"Parameters Modified", modified}} {
+		if len(l.keys) > 0 {
+			fmt.Fprintf(&b, "%s: %s\n", l.label, strings.Join(l.keys, ", "))
+		}
+	}
+	var repl, other []string
+	for _, c := range changes {
+		line := fmt.Sprintf("- %s %s (%s)", c.Action, c.LogicalID, c.ResourceType)
+		if c.Replacement == "True" {
+			repl = append(repl, line)
+		} else {
+			other = append(other, line)
+		}
+	}
+	if len(repl) > 0 {
+		if !replacementsOnly {
+			b.WriteString("Replacements:\n")
+		}
+		b.WriteString(strings.Join(repl, "\n"))
+	}
+	if len(other) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("Changes:\n" + strings.Join(other, "\n"))
+	}
+	action := "changes"
+	if replacementsOnly {
+		action = "replacements"
+	}
+	return fmt.Sprintf("%s %s:\n%s", fqn, action, b.String())
+}

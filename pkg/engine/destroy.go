@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+const (
+	reasonDestroying = "submitted for destruction"
+	reasonDestroyed  = "stack destroyed"
+	reasonNotExist   = "does not exist in cloudformation"
+)
+
+// startDestroy deletes a stack once its dependents are gone. locked, enabled
+// and protected do not apply to destroy, as in stacker.
+func (e *Engine) startDestroy(ctx context.Context, run *Run, s *StackState) error {
+	cf, err := e.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	stack, err := cf.Describe(ctx, s.FQN)
+	if err != nil {
+		return err
+	}
+	switch {
+	case stack == nil:
+		e.set(s, Skipped, reasonNotExist)
+		return nil
+	case stack.Status == "DELETE_COMPLETE":
+		e.set(s, Complete, reasonDestroyed)
+		return nil
+	}
+	s.StackID, s.Phase = stack.ID, PhaseDestroy
+	if !stack.Status.InProgress() {
+		s.Attempt++
+		s.OpStarted = time.Now()
+		if err := cf.Delete(ctx, stack.ID, e.Options.ServiceRole, run.token(s, "delete")); err != nil {
+			s.Phase = PhaseNone
+			return err
+		}
+	}
+	e.set(s, Submitted, reasonDestroying)
+	return nil
+}
+
+func (e *Engine) pollDestroy(ctx context.Context, run *Run, s *StackState) error {
+	cf, err := e.client(ctx, s)
+	if err != nil {
+		return err
+	}
+	stack, err := describe(ctx, cf, s)
+	if err != nil {
+		return err
+	}
+	e.tail(ctx, cf, s)
+	switch {
+	case stack == nil || stack.Status == "DELETE_COMPLETE":
+		e.set(s, Complete, reasonDestroyed)
+	case stack.Status == "DELETE_FAILED":
+		s.FailureReason = failureReason(ctx, cf, s)
+		return fmt.Errorf("delete failed: %s", firstNonEmpty(stack.StatusReason, s.FailureReason))
+	case !stack.Status.InProgress():
+		// Something else changed the stack meanwhile (e.g. an update): delete again.
+		s.Phase = PhaseNone
+		return e.startDestroy(ctx, run, s)
+	}
+	return nil
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,301 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/stackerless/stackerless/pkg/cfn"
+)
+
+// CloudFormation is the part of the CloudFormation API the engine drives.
+type CloudFormation interface {
+	Describe(ctx context.Context, name string) (*cfn.Stack, error)
+	Create(ctx context.Context, in cfn.StackInput) (string, error)
+	Update(ctx context.Context, in cfn.StackInput) error
+	Delete(ctx context.Context, name, roleARN, token string) error
+	CreateChangeSet(ctx context.Context, in cfn.StackInput, name, changeSetType string) (string, error)
+	DescribeChangeSet(ctx context.Context, stack, name string) (*cfn.ChangeSet, error)
+	ExecuteChangeSet(ctx context.Context, stack, name, token string) error
+	DeleteChangeSet(ctx context.Context, stack, name string) error
+	ContinueUpdateRollback(ctx context.Context, stack, roleARN, token string) error
+	SetStackPolicy(ctx context.Context, stack, body string) error
+	SetTerminationProtection(ctx context.Context, stack string, on bool) error
+	Events(ctx context.Context, stack string, since time.Time) ([]cfn.Event, error)
+}
+
+// Clients gives the CloudFormation client of a stack's account and region.
+type Clients interface {
+	CloudFormation(ctx context.Context, profile, region string) (CloudFormation, error)
+}
+
+// Prepared is a stack ready to send: template, parameters and settings.
+type Prepared struct {
+	Input cfn.StackInput
+	// RequiresChangeSet is true for templates with a Transform, which
+	// UpdateStack cannot take.
+	RequiresChangeSet bool
+	// OutputValues are the template's declared outputs as written, for the
+	// placeholders diff shows for outputs it cannot know yet.
+	OutputValues map[string]string
+}
+
+// Preparer resolves a stack's lookups and renders its template. Outputs of
+// stacks that finished earlier in the run are in run.
+type Preparer interface {
+	Prepare(ctx context.Context, run *Run, s *StackState, existing *cfn.Stack) (*Prepared, error)
+}
+
+// Reporter receives what a run does, as it happens.
+type Reporter interface {
+	// Status is called whenever a step's state or reason changes.
+	Status(s *StackState)
+	// Event is called for each new stack event while tailing.
+	Event(s *StackState, e cfn.Event)
+	// Message carries diff output and notes such as rollback reasons.
+	Message(s *StackState, text string)
+}
+
+// Approver asks a person whether to execute a change set. A nil Approver
+// means nobody is there: protected stacks stop and wait for approval.
+type Approver interface {
+	Approve(ctx context.Context, s *StackState, summary string) (bool, error)
+}
+
+// Options are the run-wide switches of build, diff and destroy.
+type Options struct {
+	// MaxParallel bounds the stacks in flight at once; 0 means no bound.
+	MaxParallel      int
+	Interactive      bool
+	RecreateFailed   bool
+	ContinueRollback bool
+	ReplacementsOnly bool
+	Tail             bool
+	ServiceRole      string
+}
+
+// Engine advances runs. It holds no run state of its own.
+type Engine struct {
+	Clients  Clients
+	Preparer Preparer
+	Reporter Reporter
+	Approver Approver
+	Options  Options
+}
+
+// Advance performs one step of run: it polls stacks in flight, starts stacks
+// whose dependencies are done, fails dependents of failed stacks and sets
+// run.Done when nothing is left to do. It never waits on CloudFormation.
+// An error means a transient failure (throttling, network) after the SDK's
+// retries: the run is consistent and the same Advance may be called again.
+func (e *Engine) Advance(ctx context.Context, run *Run) error {
+	run.Steps++
+	for _, s := range run.Stacks {
+		if !e.inFlight(s) {
+			continue
+		}
+		if err := e.guard(s, e.poll(ctx, run, s)); err != nil {
+			return err
+		}
+	}
+	for progressed := true; progressed; {
+		progressed = false
+		for _, s := range run.Stacks {
+			if s.State != Pending || e.inFlight(s) {
+				continue
+			}
+			ready, failed := e.depsDone(run, s)
+			if failed {
+				e.set(s, Failed, "dependency has failed")
+				progressed = true
+				continue
+			}
+			if !ready || !e.slotFree(run) {
+				continue
+			}
+			if err := e.guard(s, e.start(ctx, run, s)); err != nil {
+				return err
+			}
+			if s.State.Terminal() {
+				progressed = true
+			}
+		}
+	}
+	run.Done = true
+	for _, s := range run.Stacks {
+		if !s.State.Terminal() && s.Phase != PhaseApproval {
+			run.Done = false
+		}
+	}
+	return nil
+}
+
+// inFlight reports whether CloudFormation holds the step: an operation or a
+// change set is under way, or an in-progress stack is being waited for.
+func (e *Engine) inFlight(s *StackState) bool {
+	if s.State.Terminal() {
+		return false
+	}
+	return s.State == Submitted || s.Phase != PhaseNone || s.Reason == "waiting"
+}
+
+func (e *Engine) slotFree(run *Run) bool {
+	if e.Options.MaxParallel <= 0 {
+		return true
+	}
+	n := 0
+	for _, s := range run.Stacks {
+		if e.inFlight(s) && s.Phase != PhaseApproval {
+			n++
+		}
+	}
+	return n < e.Options.MaxParallel
+}
+
+func (e *Engine) depsDone(run *Run, s *StackState) (ready, failed bool) {
+	ready = true
+	for _, name := range s.Requires {
+		d := run.Stack(name)
+		if d == nil {
+			continue // outside the selected stacks: stacker does not wait for it
+		}
+		if d.State == Failed {
+			return false, true
+		}
+		if !d.State.OK() {
+			ready = false
+		}
+	}
+	return ready, false
+}
+
+// guard turns a stack's error into its failure, except for transient errors,
+// which abort the step so the caller can retry it.
+func (e *Engine) guard(s *StackState, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isTransient(err) {
+		return fmt.Errorf("advance %s: %w", s.Name, err)
+	}
+	e.set(s, Failed, err.Error())
+	return nil
+}
+
+func isTransient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var maxAttempts *retry.MaxAttemptsError
+	return errors.As(err, &maxAttempts)
+}
+
+// set changes a step's status and reports it when it differs.
+func (e *Engine) set(s *StackState, state State, reason string) {
+	if s.State == state && s.Reason == reason {
+		return
+	}
+	s.State, s.Reason = state, reason
+	if state.Terminal() {
+		s.Phase = PhaseNone
+	}
+	if e.Reporter != nil {
+		e.Reporter.Status(s)
+	}
+}
+
+func (e *Engine) message(s *StackState, format string, args ...any) {
+	if e.Reporter != nil {
+		e.Reporter.Message(s, fmt.Sprintf(format, args...))
+	}
+}
+
+func (e *Engine) client(ctx context.Context, s *StackState) (CloudFormation, error) {
+	c, err := e.Clients.CloudFormation(ctx, s.Profile, s.Region)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for profile %q: %w", s.Profile, err)
+	}
+	return c, nil
+}
+
+func (e *Engine) start(ctx context.Context, run *Run, s *StackState) error {
+	switch run.Action {
+	case Destroy:
+		return e.startDestroy(ctx, run, s)
+	case Diff:
+		return e.startDiff(ctx, run, s)
+	default:
+		return e.startBuild(ctx, run, s)
+	}
+}
+
+func (e *Engine) poll(ctx context.Context, run *Run, s *StackState) error {
+	if s.Reason == "waiting" && s.State == Pending && s.Phase == PhaseNone {
+		return e.start(ctx, run, s)
+	}
+	switch s.Phase {
+	case PhaseChangeSet, PhaseApproval:
+		if run.Action == Diff {
+			return e.pollDiff(ctx, run, s)
+		}
+		return e.pollChangeSet(ctx, run, s)
+	case PhaseDestroy:
+		return e.pollDestroy(ctx, run, s)
+	default:
+		return e.pollStack(ctx, run, s)
+	}
+}
+
+// describe finds the stack of a step, by ID when known so that a deleted
+// stack still answers (DELETE_COMPLETE) rather than vanishing.
+func describe(ctx context.Context, cf CloudFormation, s *StackState) (*cfn.Stack, error) {
+	if s.StackID != "" {
+		return cf.Describe(ctx, s.StackID)
+	}
+	return cf.Describe(ctx, s.FQN)
+}
+
+// tail reports new stack events when tailing.
+func (e *Engine) tail(ctx context.Context, cf CloudFormation, s *StackState) {
+	if !e.Options.Tail || e.Reporter == nil {
+		return
+	}
+	events, err := cf.Events(ctx, stackRef(s), s.EventsSince)
+	if err != nil {
+		return // tailing is best effort: the status poll carries on
+	}
+	for _, ev := range events {
+		e.Reporter.Event(s, ev)
+		s.EventsSince = ev.Time
+	}
+}
+
+func stackRef(s *StackState) string {
+	if s.StackID != "" {
+		return s.StackID
+	}
+	return s.FQN
+}
+
+// failureReason finds CloudFormation's reason for the first resource that
+// failed in the current operation, as stacker logs "Stack Roll Back Reason".
+func failureReason(ctx context.Context, cf CloudFormation, s *StackState) string {
+	events, err := cf.Events(ctx, stackRef(s), s.OpStarted.Add(-time.Second))
+	if err != nil {
+		return ""
+	}
+	for _, ev := range events {
+		if ev.Reason != "" && strings.HasSuffix(ev.Status, "_FAILED") {
+			return fmt.Sprintf("%s: %s", ev.LogicalID, ev.Reason)
+		}
+	}
+	for _, ev := range events {
+		if ev.Reason != "" && strings.Contains(ev.Status, "ROLLBACK_IN_PROGRESS") {
+			return ev.Reason
+		}
+	}
+	return ""
+}
