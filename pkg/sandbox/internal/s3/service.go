@@ -17,7 +17,8 @@ import (
 
 // Options configure a Service.
 type Options struct {
-	// Authorizer decides every operation.
+	// Authorizer decides every operation. Nil allows a caller everything on the
+	// buckets of its own account and nothing on others (root semantics).
 	Authorizer awsapi.Authorizer
 	// Notify, if set, is called after every object creation (PutObject,
 	// CompleteMultipartUpload, CopyObject), outside the service's lock.
@@ -64,8 +65,6 @@ type Service struct {
 	buckets map[string]*bucket
 }
 
-type bucket struct{}
-
 // New returns an empty S3 service.
 func New(opts Options) *Service {
 	return &Service{authz: opts.Authorizer, notify: opts.Notify, buckets: map[string]*bucket{}}
@@ -74,26 +73,90 @@ func New(opts Options) *Service {
 // ServeHTTP serves one authenticated S3 request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := awsapi.CallFrom(r.Context())
-	awsapi.WriteRESTError(w, call, awsapi.Errorf(http.StatusNotImplemented, "NotImplemented", "not implemented"))
+	if call == nil {
+		// The core always attaches a call; without one nobody is known to authorize.
+		call = &awsapi.Call{Service: "s3", Time: time.Now()}
+	}
+	req := parseRequest(r)
+	call.Action = req.op
+	if req.err != nil {
+		awsapi.WriteRESTError(w, call, req.err)
+		return
+	}
+	if call.Caller == nil {
+		awsapi.WriteRESTError(w, call, awsapi.AccessDenied("Access Denied"))
+		return
+	}
+	h := handlers[req.op]
+	if h == nil {
+		awsapi.WriteRESTError(w, call, awsapi.Errorf(http.StatusNotImplemented, "NotImplemented",
+			"A header or query you provided implies functionality that is not implemented"))
+		return
+	}
+	rc := &reqCtx{s: s, w: w, r: r, call: call, req: req}
+	if err := h(rc); err != nil {
+		awsapi.WriteRESTError(w, call, err)
+	}
 }
 
-// CreateBucketFor creates a bucket owned by account (CloudFormation AWS::S3::Bucket).
-func (s *Service) CreateBucketFor(account, region, name string, settings BucketSettings) error {
-	return nil
+// reqCtx carries one request through its handler.
+type reqCtx struct {
+	s    *Service
+	w    http.ResponseWriter
+	r    *http.Request
+	call *awsapi.Call
+	req  request
 }
 
-// UpdateBucketSettings replaces a bucket's settings.
-func (s *Service) UpdateBucketSettings(account, name string, settings BucketSettings) error {
-	return nil
+func (c *reqCtx) now() time.Time {
+	if !c.call.Time.IsZero() {
+		return c.call.Time.UTC()
+	}
+	return time.Now().UTC()
 }
 
-// DeleteBucketFor deletes an empty bucket.
-func (s *Service) DeleteBucketFor(account, name string) error { return nil }
+type handler func(*reqCtx) error
 
-// SetBucketPolicy sets (or with "" deletes) a bucket's policy.
-func (s *Service) SetBucketPolicy(account, name, policy string) error { return nil }
+var handlers map[string]handler
 
-// ReadObject returns an object's content, authorized as call.Caller for s3:GetObject.
-func (s *Service) ReadObject(call *awsapi.Call, bucket, key, versionID string) ([]byte, error) {
-	return nil, nil
+func init() {
+	// Filled in init so handlers may refer to the table indirectly without an
+	// initialization cycle.
+	handlers = map[string]handler{
+		"ListBuckets":             listBuckets,
+		"CreateBucket":            createBucket,
+		"HeadBucket":              headBucket,
+		"DeleteBucket":            deleteBucket,
+		"GetBucketLocation":       getBucketLocation,
+		"PutBucketVersioning":     putBucketVersioning,
+		"GetBucketVersioning":     getBucketVersioning,
+		"PutBucketPolicy":         putBucketPolicy,
+		"GetBucketPolicy":         getBucketPolicy,
+		"DeleteBucketPolicy":      deleteBucketPolicy,
+		"PutBucketEncryption":     putBucketEncryption,
+		"GetBucketEncryption":     getBucketEncryption,
+		"DeleteBucketEncryption":  deleteBucketEncryption,
+		"PutPublicAccessBlock":    putPublicAccessBlock,
+		"GetPublicAccessBlock":    getPublicAccessBlock,
+		"DeletePublicAccessBlock": deletePublicAccessBlock,
+		"PutBucketTagging":        putBucketTagging,
+		"GetBucketTagging":        getBucketTagging,
+		"DeleteBucketTagging":     deleteBucketTagging,
+		"ListObjects":             listObjects,
+		"ListObjectsV2":           listObjects,
+		"ListObjectVersions":      listObjectVersions,
+		"ListMultipartUploads":    listMultipartUploads,
+		"DeleteObjects":           deleteObjects,
+		"PutObject":               putObject,
+		"CopyObject":              copyObject,
+		"GetObject":               getObject,
+		"HeadObject":              getObject,
+		"DeleteObject":            deleteObject,
+		"CreateMultipartUpload":   createMultipartUpload,
+		"UploadPart":              uploadPart,
+		"CompleteMultipartUpload": completeMultipartUpload,
+		"AbortMultipartUpload":    abortMultipartUpload,
+		"ListParts":               listParts,
+		"UploadPartCopy":          uploadPartCopy,
+	}
 }
