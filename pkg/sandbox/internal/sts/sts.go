@@ -1,15 +1,23 @@
-// Package sts serves the sandbox's STS Query API (GetCallerIdentity, AssumeRole,
-// GetSessionToken) on top of the iam store.
+// Package sts serves the sandbox's STS Query API (GetCallerIdentity,
+// AssumeRole, GetSessionToken) on top of the iam store, which evaluates trust
+// policies and issues the session credentials.
 package sts
 
 import (
+	"io"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
 )
 
 const namespace = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+const maxBody = 1 << 20
 
 // Service is the STS handler.
 type Service struct{ store *iam.Store }
@@ -18,5 +26,204 @@ type Service struct{ store *iam.Store }
 func New(store *iam.Store) *Service { return &Service{store: store} }
 
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	awsapi.WriteQueryError(w, awsapi.CallFrom(r.Context()), namespace, awsapi.Errorf(http.StatusNotImplemented, "NotImplemented", "not implemented"))
+	call := awsapi.CallFrom(r.Context())
+	if call == nil {
+		call = &awsapi.Call{}
+	}
+	form, err := readForm(r)
+	if err != nil {
+		awsapi.WriteQueryError(w, call, namespace, err)
+		return
+	}
+	if call.Action == "" {
+		call.Action = form.Get("Action")
+	}
+	var handle func(*awsapi.Call, awsapi.Form) (any, error)
+	switch call.Action {
+	case "GetCallerIdentity":
+		handle = s.getCallerIdentity
+	case "AssumeRole":
+		handle = s.assumeRole
+	case "GetSessionToken":
+		handle = s.getSessionToken
+	default:
+		awsapi.WriteQueryError(w, call, namespace, awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version 2011-06-15", call.Action))
+		return
+	}
+	if call.Caller == nil {
+		awsapi.WriteQueryError(w, call, namespace, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		return
+	}
+	result, err := handle(call, form)
+	if err != nil {
+		awsapi.WriteQueryError(w, call, namespace, err)
+		return
+	}
+	awsapi.WriteQueryResult(w, call, namespace, result)
+}
+
+func readForm(r *http.Request) (awsapi.Form, error) {
+	values := url.Values{}
+	for k, v := range r.URL.Query() {
+		values[k] = v
+	}
+	if r.Body != nil {
+		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "read request body: %v", err)
+		}
+		if len(data) > maxBody {
+			return nil, awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body too large")
+		}
+		body, err := url.ParseQuery(string(data))
+		if err != nil {
+			return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The query string is malformed: %v", err)
+		}
+		for k, v := range body {
+			values[k] = v
+		}
+	}
+	return awsapi.Form(values), nil
+}
+
+type getCallerIdentityResult struct {
+	UserId  string
+	Account string
+	Arn     string
+}
+
+func (s *Service) getCallerIdentity(call *awsapi.Call, _ awsapi.Form) (any, error) {
+	// GetCallerIdentity needs no permission, even with an explicit deny.
+	c := call.Caller
+	return getCallerIdentityResult{UserId: c.UserID, Account: c.Account, Arn: c.ARN}, nil
+}
+
+type credentialsXML struct {
+	AccessKeyId     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      string
+}
+
+func credentials(sess iam.Session) credentialsXML {
+	return credentialsXML{AccessKeyId: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey,
+		SessionToken: sess.SessionToken, Expiration: sess.Expiration.UTC().Format(time.RFC3339)}
+}
+
+type assumeRoleResult struct {
+	Credentials     credentialsXML
+	AssumedRoleUser struct {
+		AssumedRoleId string
+		Arn           string
+	}
+	PackedPolicySize int
+}
+
+var (
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+	serialPattern      = regexp.MustCompile(`^[\w+=/:,.@-]*$`)
+	tokenPattern       = regexp.MustCompile(`^[0-9]*$`)
+)
+
+// validation returns AWS's wording for a constraint violation of a parameter.
+func validation(value any, field, constraint string) error {
+	if value == nil {
+		return awsapi.ValidationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: %s", field, constraint)
+	}
+	return awsapi.ValidationError("1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: %s", value, field, constraint)
+}
+
+func checkString(f awsapi.Form, param, field string, minLen, maxLen int, pattern *regexp.Regexp, patternText string, required bool) error {
+	if !f.Has(param) {
+		if required {
+			return validation(nil, field, "Member must not be null")
+		}
+		return nil
+	}
+	v := f.Get(param)
+	switch {
+	case len(v) < minLen:
+		return validation(v, field, "Member must have length greater than or equal to "+strconv.Itoa(minLen))
+	case len(v) > maxLen:
+		return validation(v, field, "Member must have length less than or equal to "+strconv.Itoa(maxLen))
+	case pattern != nil && !pattern.MatchString(v):
+		return validation(v, field, "Member must satisfy regular expression pattern: "+patternText)
+	}
+	return nil
+}
+
+func duration(f awsapi.Form, maxSeconds int) (int32, error) {
+	if !f.Has("DurationSeconds") {
+		return 0, nil
+	}
+	v := f.Get("DurationSeconds")
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return 0, awsapi.Errorf(http.StatusBadRequest, "MalformedInput", "Invalid value for parameter DurationSeconds: %s", v)
+	case n < 900:
+		return 0, validation(n, "durationSeconds", "Member must have value greater than or equal to 900")
+	case n > maxSeconds:
+		return 0, validation(n, "durationSeconds", "Member must have value less than or equal to "+strconv.Itoa(maxSeconds))
+	}
+	return int32(n), nil
+}
+
+func checkMFAParams(f awsapi.Form) error {
+	if err := checkString(f, "SerialNumber", "serialNumber", 9, 256, serialPattern, `[\w+=/:,.@-]*`, false); err != nil {
+		return err
+	}
+	return checkString(f, "TokenCode", "tokenCode", 6, 6, tokenPattern, `[\d]*`, false)
+}
+
+func (s *Service) assumeRole(call *awsapi.Call, f awsapi.Form) (any, error) {
+	if err := checkString(f, "RoleArn", "roleArn", 20, 2048, nil, "", true); err != nil {
+		return nil, err
+	}
+	if err := checkString(f, "RoleSessionName", "roleSessionName", 2, 64, sessionNamePattern, `[\w+=,.@-]*`, true); err != nil {
+		return nil, err
+	}
+	if err := checkString(f, "ExternalId", "externalId", 2, 1224, externalIDPattern, `[\w+=,.@:\/-]*`, false); err != nil {
+		return nil, err
+	}
+	if err := checkMFAParams(f); err != nil {
+		return nil, err
+	}
+	d, err := duration(f, 43200)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.store.AssumeRole(call, iam.AssumeRoleInput{
+		RoleARN:         f.Get("RoleArn"),
+		SessionName:     f.Get("RoleSessionName"),
+		DurationSeconds: d,
+		ExternalID:      f.Get("ExternalId"),
+		HasExternalID:   f.Has("ExternalId"),
+		SerialNumber:    f.Get("SerialNumber"),
+		TokenCode:       f.Get("TokenCode"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out assumeRoleResult
+	out.Credentials = credentials(sess)
+	out.AssumedRoleUser.AssumedRoleId = sess.AssumedRoleID
+	out.AssumedRoleUser.Arn = sess.AssumedRoleARN
+	return out, nil
+}
+
+func (s *Service) getSessionToken(call *awsapi.Call, f awsapi.Form) (any, error) {
+	if err := checkMFAParams(f); err != nil {
+		return nil, err
+	}
+	d, err := duration(f, 129600)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.store.GetSessionToken(call, d, f.Get("SerialNumber"), f.Get("TokenCode"))
+	if err != nil {
+		return nil, err
+	}
+	return struct{ Credentials credentialsXML }{credentials(sess)}, nil
 }
