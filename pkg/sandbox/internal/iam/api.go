@@ -614,4 +614,3 @@ func (a *API) deletePolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
 	}
 	return nil, a.store.DeletePolicy(call.Caller.Account, arn)
 }
-

@@ -191,4 +191,3 @@ func accountOfARN(arn string) string {
 	}
 	return parts[4]
 }
-
