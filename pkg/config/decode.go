@@ -453,6 +453,9 @@ func (d *decoder) targets(val, key *node) []Target {
 
 // itemPositions records the position of each list item as "key[i]".
 func itemPositions(val *node, key string, into map[string]Position) {
+	if val.kind == scalarKind {
+		into[key+"[0]"] = val.pos
+	}
 	if val.kind == seqKind {
 		for k, it := range val.items {
 			into[fmt.Sprintf("%s[%d]", key, k)] = it.pos

@@ -80,7 +80,8 @@ func LoadEnvironment(path string) (Environment, error) {
 
 // ParseEnvironment parses stacker's plain environment format: one
 // `key: value` per line, split at the first colon, both sides trimmed of
-// surrounding whitespace (as stacker trims the line and the value); blank
+// surrounding whitespace (stacker leaves spaces before the colon in the key,
+// where no config could reference it); blank
 // lines and lines starting with # are skipped. Values are strings.
 func ParseEnvironment(file string, data []byte) (Environment, error) {
 	env := Environment{}
@@ -94,7 +95,7 @@ func ParseEnvironment(file string, data []byte) (Environment, error) {
 			return nil, Errors{{Pos: Position{File: file, Line: i + 1, Column: 1},
 				Msg: "Environment must be in key: value format"}}
 		}
-		env[key] = strings.TrimSpace(value)
+		env[strings.TrimSpace(key)] = strings.TrimSpace(value)
 	}
 	return env, nil
 }

@@ -139,13 +139,22 @@ func parseYAML(file string, data []byte, lines []int) (*node, error) {
 		return &node{kind: nullKind, pos: Position{File: file, Line: 1, Column: 1}}, nil
 	}
 	if len(docs) > 1 {
-		return nil, Errors{{Pos: r.position(docs[1].GetToken()), Msg: "invalid YAML: expected a single document, found more"}}
+		return nil, Errors{{Pos: r.startPosition(docs[1].Body), Msg: "invalid YAML: expected a single document, found more"}}
 	}
 	n := r.convert(docs[0].Body)
 	if err := r.errs.err(); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// startPosition is where a node's text begins (a mapping's token is its
+// first colon).
+func (r *yamlReader) startPosition(n ast.Node) Position {
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
+		return r.position(m.Values[0].Key.GetToken())
+	}
+	return r.position(n.GetToken())
 }
 
 func (r *yamlReader) syntaxError(err error) error {
@@ -224,11 +233,7 @@ func (r *yamlReader) convert(an ast.Node) *node {
 	case *ast.MappingValueNode:
 		return r.convertMap(pos, []*ast.MappingValueNode{n})
 	case *ast.MappingNode:
-		p := pos
-		if len(n.Values) > 0 {
-			p = r.position(n.Values[0].Key.GetToken())
-		}
-		return r.convertMap(p, n.Values)
+		return r.convertMap(r.startPosition(n), n.Values)
 	case *ast.SequenceNode:
 		out := &node{kind: seqKind, pos: pos, items: make([]*node, 0, len(n.Values))}
 		for _, v := range n.Values {
