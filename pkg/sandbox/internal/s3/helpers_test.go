@@ -157,3 +157,9 @@ func body(t *testing.T, w *httptest.ResponseRecorder) string {
 	b, _ := io.ReadAll(w.Result().Body)
 	return string(b)
 }
+
+var (
+	testCallA = awsapi.Call{Caller: root(acctA), Service: "cloudformation", Action: "CreateStack", Region: "us-east-1"}
+	testCallB = awsapi.Call{Caller: &awsapi.Caller{Account: acctB, ARN: "arn:aws:sts::" + acctB + ":assumed-role/Stacker/s", RoleARN: "arn:aws:iam::" + acctB + ":role/Stacker"},
+		Service: "cloudformation", Action: "CreateStack", Region: "us-east-1"}
+)

@@ -248,12 +248,14 @@ func assemble(u *upload, list []completedPartXML) (*object, error) {
 	var partSums []string
 	var sizes []int64
 	prev := 0
-	for i, cp := range list {
+	for _, cp := range list {
 		if cp.PartNumber <= prev {
 			return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidPartOrder",
 				"The list of parts was not in ascending order. Parts must be ordered by part number.")
 		}
 		prev = cp.PartNumber
+	}
+	for i, cp := range list {
 		pt := u.parts[cp.PartNumber]
 		if pt == nil || strings.Trim(cp.ETag, `"`) != strings.Trim(pt.etag, `"`) {
 			return nil, invalidPart()
