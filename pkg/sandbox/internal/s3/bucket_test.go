@@ -211,7 +211,6 @@ func TestCrossAccountAccess(t *testing.T) {
 	}
 }
 
-
 func TestRestrictPublicBuckets(t *testing.T) {
 	e := newEnv(t)
 	e.mkBucket("pub")
