@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
+	"github.com/stackerless/stackerless/pkg/engine"
 )
 
 // newRootCommand builds the stackerless command tree; each verb lives in its
@@ -12,7 +15,25 @@ func newRootCommand() *cobra.Command {
 		Short:         "Deploy stacker configurations across AWS accounts, serverless",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		// Runs only when no verb matched: an unknown verb is a usage error.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return &exitError{code: 2, err: fmt.Errorf("unknown command %q: see stackerless --help", args[0])}
+		},
 	}
-	root.AddCommand(newSandboxCommand())
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+	})
+	root.AddCommand(
+		newStackerCommand(engine.Build, "Create or update the config's stacks"),
+		newStackerCommand(engine.Diff, "Show the changes a build would make"),
+		newStackerCommand(engine.Destroy, "Delete the config's stacks in reverse dependency order"),
+		newStackerCommand("info", "Print the outputs of the config's stacks"),
+		newGraphCommand(),
+		newSandboxCommand(),
+	)
 	return root
 }

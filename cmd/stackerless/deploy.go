@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/stackerless/stackerless/pkg/awsprofile"
+	"github.com/stackerless/stackerless/pkg/deploy"
+	"github.com/stackerless/stackerless/pkg/engine"
+)
+
+// exitError carries a process exit code: 1 when a stack failed, 2 for usage
+// and config errors.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// stackerFlags are the options stacker's build, diff, destroy and info share.
+type stackerFlags struct {
+	region, profile  string
+	stacks, targets  []string
+	env              []string
+	maxParallel      int
+	interactive      bool
+	recreateFailed   bool
+	continueRollback bool
+	replacementsOnly bool
+	tail             bool
+	force            []string
+	forceDestroy     bool
+	outline          bool
+	verbose          bool
+	dump             string
+	pollInterval     time.Duration
+}
+
+func (f *stackerFlags) register(cmd *cobra.Command, action engine.Action) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.region, "region", "r", "", "default AWS region for stacks that set none")
+	fl.StringVarP(&f.profile, "profile", "p", "", "default AWS profile for stacks that set none")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment override KEY=VALUE (repeatable)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log more")
+	if action == "info" {
+		return
+	}
+	fl.StringSliceVar(&f.stacks, "stacks", nil, "only these stacks (build and diff add their dependencies, destroy their dependents)")
+	fl.StringSliceVar(&f.targets, "targets", nil, "only these targets (as --stacks)")
+	fl.IntVarP(&f.maxParallel, "max-parallel", "j", 0, "stacks in flight at once (0 = no limit)")
+	fl.BoolVarP(&f.tail, "tail", "t", false, "print stack events as they happen")
+	fl.DurationVar(&f.pollInterval, "poll-interval", pollIntervalDefault(), "how often to poll CloudFormation (default STACKER_STACK_POLL_TIME seconds, else 30s)")
+	switch action {
+	case engine.Destroy:
+		fl.BoolVarP(&f.forceDestroy, "force", "f", false, "destroy the stacks (without it, only print the plan)")
+	default:
+		fl.StringSliceVar(&f.force, "force", nil, "update these locked stacks anyway")
+		fl.BoolVarP(&f.interactive, "interactive", "i", false, "show change sets and ask before executing them")
+		fl.BoolVar(&f.replacementsOnly, "replacements-only", false, "with --interactive, only ask about replacements")
+		fl.BoolVar(&f.recreateFailed, "recreate-failed", false, "delete and create again stacks whose creation failed")
+		fl.BoolVar(&f.continueRollback, "continue-rollback", false, "finish failed update rollbacks (ContinueUpdateRollback) before updating")
+		fl.BoolVarP(&f.outline, "outline", "o", false, "print the plan and exit")
+		fl.StringVar(&f.dump, "dump", "", "render the templates into DIR and exit, without AWS calls")
+	}
+}
+
+// pollIntervalDefault reads STACKER_STACK_POLL_TIME (seconds), as stacker does.
+func pollIntervalDefault() time.Duration {
+	if v := os.Getenv("STACKER_STACK_POLL_TIME"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
+			return time.Duration(secs * float64(time.Second))
+		}
+	}
+	return 30 * time.Second
+}
+
+// configArgs splits stacker's positional arguments: [env-file] config.
+func configArgs(args []string) (envFile, configPath string) {
+	if len(args) == 2 {
+		return args[0], args[1]
+	}
+	return "", args[0]
+}
+
+func newStackerCommand(action engine.Action, short string) *cobra.Command {
+	f := &stackerFlags{}
+	cmd := &cobra.Command{
+		Use:   string(action) + " [env-file] config",
+		Short: short,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return &exitError{code: 2, err: fmt.Errorf("%s takes [env-file] config, got %d arguments", action, len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStacker(cmd.Context(), cmd, action, f, args)
+		},
+	}
+	f.register(cmd, action)
+	return cmd
+}
+
+func loadProject(cmd *cobra.Command, f *stackerFlags, args []string) (*deploy.Project, error) {
+	envFile, configPath := configArgs(args)
+	awsConfigFile := os.Getenv("AWS_CONFIG_FILE")
+	if awsConfigFile == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			if _, err := os.Stat(filepath.Join(home, ".aws", "config")); err == nil {
+				awsConfigFile = filepath.Join(home, ".aws", "config")
+			}
+		}
+	}
+	var opts []awsprofile.Option
+	if isTerminal(os.Stdin) {
+		opts = append(opts, awsprofile.WithTokenProvider(promptMFA(cmd)))
+	}
+	provider, err := awsprofile.NewProvider(awsConfigFile, opts...)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	stderr := cmd.ErrOrStderr()
+	proj, err := deploy.Load(deploy.Options{
+		ConfigPath: configPath, Stdin: cmd.InOrStdin(), EnvFile: envFile, Env: f.env,
+		Profile: f.profile, Region: f.region, AWS: provider,
+		HasProfile: func(name string) bool { return provider.File() != nil && provider.File().Profiles[name] != nil },
+		Warn:       func(msg string) { fmt.Fprintln(stderr, "warning:", msg) },
+	})
+	if err != nil {
+		if deploy.IsConfigError(err) {
+			return nil, &exitError{code: 2, err: err}
+		}
+		return nil, err
+	}
+	return proj, nil
+}
+
+func promptMFA(cmd *cobra.Command) awsprofile.TokenProvider {
+	return func(serial string) (string, error) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Enter MFA code for %s: ", serial)
+		line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+		return strings.TrimSpace(line), err
+	}
+}
+
+func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f *stackerFlags, args []string) error {
+	proj, err := loadProject(cmd, f, args)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if action == "info" {
+		return info(ctx, proj, out)
+	}
+	run, err := proj.Plan(action, deploy.Selection{Stacks: f.stacks, Targets: f.targets, Force: f.force})
+	if err != nil {
+		if deploy.IsConfigError(err) {
+			return &exitError{code: 2, err: err}
+		}
+		return err
+	}
+	if f.dump != "" {
+		return proj.Dump(ctx, run, f.dump, out)
+	}
+	if f.outline || action == engine.Destroy && !f.forceDestroy {
+		printPlan(out, run)
+		if action == engine.Destroy {
+			fmt.Fprintln(out, `To execute this plan, run with "--force" flag.`)
+		}
+		return nil
+	}
+	var reporter engine.Reporter = &lineReporter{w: out}
+	if file, ok := out.(*os.File); ok && isTerminal(file) {
+		reporter = newBoardReporter(out, run)
+	}
+	eng := &engine.Engine{
+		Clients: proj, Preparer: proj, Reporter: reporter,
+		Options: engine.Options{
+			MaxParallel: f.maxParallel, Interactive: f.interactive, RecreateFailed: f.recreateFailed,
+			ContinueRollback: f.continueRollback, ReplacementsOnly: f.replacementsOnly, Tail: f.tail,
+			ServiceRole: proj.Config.ServiceRole,
+		},
+	}
+	if f.interactive || isTerminal(os.Stdin) {
+		eng.Approver = &promptApprover{in: bufio.NewReader(cmd.InOrStdin()), out: out}
+	}
+	if err := drive(ctx, eng, run, f.pollInterval); err != nil {
+		return err
+	}
+	if waiting := run.AwaitingApproval(); len(waiting) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("change sets need approval (protected stacks, no terminal to ask on): %s", strings.Join(waiting, ", "))}
+	}
+	if failed := run.Failed(); len(failed) > 0 {
+		return &exitError{code: 1, err: errors.New(engine.FailedSummary(failed))}
+	}
+	return nil
+}
+
+// drive advances run until it is done, waiting one poll interval between
+// steps. Transient errors are retried with backoff a few times.
+func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval time.Duration) error {
+	retries := 0
+	for {
+		if err := eng.Advance(ctx, run); err != nil {
+			retries++
+			if retries > 5 || ctx.Err() != nil {
+				return err
+			}
+			if err := sleep(ctx, time.Duration(retries)*time.Second); err != nil {
+				return err
+			}
+			continue
+		}
+		retries = 0
+		if run.Done {
+			return nil
+		}
+		if err := sleep(ctx, interval); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// printPlan is the outline stacker prints for --outline and destroy without --force.
+func printPlan(w io.Writer, run *engine.Run) {
+	verb := map[engine.Action]string{engine.Build: "Create/Update stacks", engine.Destroy: "Destroy stacks", engine.Diff: "Diff stacks"}[run.Action]
+	fmt.Fprintf(w, "Plan %q:\n", verb)
+	for i, s := range run.Stacks {
+		fmt.Fprintf(w, "  - step: %d: target: %q, action: %q\n", i+1, s.Name, run.Action)
+	}
+}
+
+// promptApprover asks on the terminal, as stacker's interactive mode.
+type promptApprover struct {
+	in  *bufio.Reader
+	out io.Writer
+}
+
+func (p *promptApprover) Approve(_ context.Context, s *engine.StackState, summary string) (bool, error) {
+	fmt.Fprintln(p.out, strings.TrimRight(summary, "\n"))
+	fmt.Fprint(p.out, "Execute the above changes? [y/n] ")
+	line, err := p.in.ReadString('\n')
+	if err != nil && line == "" {
+		return false, fmt.Errorf("read approval for %s: %w", s.Name, err)
+	}
+	return strings.EqualFold(strings.TrimSpace(line), "y"), nil
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/stackerless/stackerless/pkg/deploy"
+)
+
+// info prints the outputs of the config's stacks, as stacker info does.
+func info(ctx context.Context, proj *deploy.Project, w io.Writer) error {
+	fmt.Fprintf(w, "Outputs for stacks: %s\n", proj.Config.FQN(""))
+	run, err := proj.Plan("info", deploy.Selection{})
+	if err != nil {
+		return err
+	}
+	for _, s := range run.Stacks {
+		cf, err := proj.CloudFormation(ctx, s.Profile, s.Region)
+		if err != nil {
+			return err
+		}
+		stack, err := cf.Describe(ctx, s.FQN)
+		if err != nil {
+			return err
+		}
+		if stack == nil || stack.Status.Gone() {
+			fmt.Fprintf(w, "Stack %q does not exist.\n", s.FQN)
+			continue
+		}
+		fmt.Fprintf(w, "%s:\n", s.FQN)
+		keys := make([]string, 0, len(stack.Outputs))
+		for k := range stack.Outputs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "\t%s: %s\n", k, stack.Outputs[k])
+		}
+	}
+	return nil
+}

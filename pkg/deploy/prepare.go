@@ -1,0 +1,350 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
+	"github.com/stackerless/stackerless/pkg/blueprint"
+	"github.com/stackerless/stackerless/pkg/cfn"
+	"github.com/stackerless/stackerless/pkg/config"
+	"github.com/stackerless/stackerless/pkg/engine"
+	"github.com/stackerless/stackerless/pkg/lookup"
+	"github.com/stackerless/stackerless/pkg/rawtemplate"
+)
+
+// Capabilities stacker always grants, so templates with named IAM resources
+// and macros deploy without per-stack settings.
+var capabilities = []string{"CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"}
+
+// CloudFormation implements engine.Clients with one client per (profile, region).
+func (p *Project) CloudFormation(ctx context.Context, profile, region string) (engine.CloudFormation, error) {
+	key := [2]string{profile, region}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.cfnClients[key]; ok {
+		return c, nil
+	}
+	cfg, err := p.awsConfig(ctx, profile, region)
+	if err != nil {
+		return nil, err
+	}
+	c := cfn.New(cfg)
+	p.cfnClients[key] = c
+	return c, nil
+}
+
+func (p *Project) awsConfig(ctx context.Context, profile, region string) (aws.Config, error) {
+	if p.opts.AWS == nil {
+		return aws.Config{}, errors.New("no AWS credentials configured")
+	}
+	return p.opts.AWS.Config(ctx, profile, region)
+}
+
+// Rendered is a stack's template and parameters before delivery.
+type Rendered struct {
+	Body       []byte
+	Parameters []cfn.Parameter
+	Transform  bool
+	Outputs    map[string]string
+	// Key is the template's S3 key in the stacker bucket.
+	Key string
+}
+
+// Render resolves a stack's lookups and renders its template. existing is
+// the deployed stack, whose parameters the config does not set keep their
+// values; nil for a new stack.
+func (p *Project) Render(ctx context.Context, reg lookup.Registry, s *config.Stack, profile, region string, existing *cfn.Stack) (*Rendered, error) {
+	vars, err := lookup.ResolveVariables(ctx, s.Variables, reg, lookup.Consumer{Stack: s.Name, Profile: profile, Region: region})
+	if err != nil {
+		return nil, err
+	}
+	fqn := p.Config.FQN(s.Name)
+	if s.ClassPath != "" {
+		bp, err := blueprint.Lookup(s.ClassPath)
+		if err != nil {
+			return nil, err
+		}
+		resolved, unused, err := blueprint.ResolveVariables(bp, s.Name, vars)
+		if err != nil {
+			return nil, err
+		}
+		p.warnDropped(s.Name, unused)
+		body, err := bp.Render(resolved, blueprint.Context{
+			StackName: s.Name, Namespace: p.Config.Namespace, NamespaceDelimiter: p.Config.NamespaceDelimiter,
+			Environment: p.Env, Mappings: p.Config.Mappings, Description: s.Description, TemplateIndent: p.Config.TemplateIndent,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("render blueprint %s: %w", s.ClassPath, err)
+		}
+		sum := md5.Sum(body)
+		return &Rendered{Body: body, Outputs: declaredOutputs(body), Key: rawtemplate.KeyName(fqn, s.Name, hex.EncodeToString(sum[:])[:8])}, nil
+	}
+	t, err := rawtemplate.Load(rawtemplate.Input{
+		Path: p.Config.Path(s.TemplatePath), Name: s.Name, Mappings: p.Config.Mappings, Variables: vars,
+		Context: rawtemplate.Context{
+			Namespace: p.Config.Namespace, NamespaceDelimiter: p.Config.NamespaceDelimiter, Environment: p.Env,
+			BucketName: p.Config.BucketName(), Tags: p.Config.StackTags(), Mappings: p.Config.Mappings,
+			TemplateIndent: p.Config.TemplateIndent,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var previous []string
+	if existing != nil {
+		for k := range existing.Parameters {
+			previous = append(previous, k)
+		}
+		slices.Sort(previous)
+	}
+	values, dropped, err := t.ParameterValues(vars, previous)
+	if err != nil {
+		return nil, err
+	}
+	p.warnDropped(s.Name, dropped)
+	params := make([]cfn.Parameter, 0, len(values))
+	for _, v := range values {
+		params = append(params, cfn.Parameter{Key: v.Key, Value: v.Value, UsePrevious: v.UsePreviousValue})
+	}
+	return &Rendered{Body: t.Body, Parameters: params, Transform: t.HasTransform, Outputs: declaredOutputs(t.Body), Key: t.Key(fqn)}, nil
+}
+
+func (p *Project) warnDropped(stack string, names []string) {
+	if len(names) > 0 && p.opts.Warn != nil {
+		p.opts.Warn(fmt.Sprintf("%s: variables not used by the template, dropped: %s", stack, strings.Join(names, ", ")))
+	}
+}
+
+// declaredOutputs maps each output of a template to its Value as written.
+func declaredOutputs(body []byte) map[string]string {
+	doc, err := rawtemplate.Decode(body)
+	if err != nil {
+		return nil
+	}
+	m, _ := doc.(map[string]any)
+	outs, _ := m["Outputs"].(map[string]any)
+	result := map[string]string{}
+	for name, o := range outs {
+		om, _ := o.(map[string]any)
+		switch v := om["Value"].(type) {
+		case string:
+			result[name] = v
+		default:
+			b, _ := json.Marshal(v)
+			result[name] = string(b)
+		}
+	}
+	return result
+}
+
+// Prepare implements engine.Preparer: lookups, template, delivery, settings.
+func (p *Project) Prepare(ctx context.Context, run *engine.Run, st *engine.StackState, existing *cfn.Stack) (*engine.Prepared, error) {
+	s := p.Config.Stack(st.Name)
+	if s == nil {
+		return nil, fmt.Errorf("stack %s is not in the config", st.Name)
+	}
+	r, err := p.Render(ctx, p.registry(run), s, st.Profile, st.Region, existing)
+	if err != nil {
+		return nil, err
+	}
+	in := cfn.StackInput{
+		Name: st.FQN, Parameters: r.Parameters, Tags: st.Spec.Tags, Capabilities: capabilities,
+		NotificationARNs: s.NotificationARNs, RoleARN: p.Config.ServiceRole,
+		StackPolicyBody: st.Spec.StackPolicy, TerminationProtection: st.Spec.TerminationProtection,
+	}
+	if p.Config.UploadTemplates() {
+		url, err := p.upload(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		in.TemplateURL = url
+	} else {
+		if err := rawtemplate.CheckInlineSize(s.Name, r.Body); err != nil {
+			return nil, err
+		}
+		in.TemplateBody = string(r.Body)
+	}
+	return &engine.Prepared{Input: in, RequiresChangeSet: r.Transform, OutputValues: r.Outputs}, nil
+}
+
+// bucketRegion is where the stacker bucket lives.
+func (p *Project) bucketRegion() string {
+	if p.Config.StackerBucketRegion != "" {
+		return p.Config.StackerBucketRegion
+	}
+	return p.opts.Region
+}
+
+// upload puts a template in the stacker bucket under its content-addressed
+// key, unless it is there already, and returns the URL CloudFormation reads.
+func (p *Project) upload(ctx context.Context, r *Rendered) (string, error) {
+	cfg, err := p.awsConfig(ctx, p.opts.Profile, p.bucketRegion())
+	if err != nil {
+		return "", err
+	}
+	client := s3.NewFromConfig(cfg)
+	bucket := p.Config.BucketName()
+	if err := p.ensureBucket(ctx, client, bucket, cfg.Region); err != nil {
+		return "", err
+	}
+	_, err = client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(r.Key)})
+	if err != nil && !isNotFound(err) {
+		return "", fmt.Errorf("check template s3://%s/%s: %w", bucket, r.Key, err)
+	}
+	if err != nil {
+		_, err = client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(r.Key), Body: bytes.NewReader(r.Body),
+			ContentType: aws.String("application/json"), ServerSideEncryption: s3types.ServerSideEncryptionAes256,
+		})
+		if err != nil {
+			return "", fmt.Errorf("upload template s3://%s/%s: %w", bucket, r.Key, err)
+		}
+	}
+	return templateURL(bucket, cfg.Region, r.Key), nil
+}
+
+// templateURL is the S3 URL of a template as stacker builds it.
+func templateURL(bucket, region, key string) string {
+	if region == "" || region == "us-east-1" {
+		return fmt.Sprintf("https://s3.amazonaws.com/%s/%s", bucket, key)
+	}
+	return fmt.Sprintf("https://s3.%s.amazonaws.com/%s/%s", region, bucket, key)
+}
+
+// ensureBucket creates the stacker bucket when it is missing, as stacker does.
+func (p *Project) ensureBucket(ctx context.Context, client *s3.Client, bucket, region string) error {
+	p.mu.Lock()
+	ready := p.bucketReady
+	p.mu.Unlock()
+	if ready {
+		return nil
+	}
+	_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("check stacker bucket %s: %w", bucket, err)
+	}
+	if err != nil {
+		in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
+		if region != "" && region != "us-east-1" {
+			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
+		}
+		if _, err := client.CreateBucket(ctx, in); err != nil {
+			return fmt.Errorf("create stacker bucket %s: %w", bucket, err)
+		}
+	}
+	p.mu.Lock()
+	p.bucketReady = true
+	p.mu.Unlock()
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "NotFound", "NoSuchKey", "NoSuchBucket", "404":
+			return true
+		}
+	}
+	return false
+}
+
+// registry builds the lookup handlers for one stack of run.
+func (p *Project) registry(run *engine.Run) lookup.Registry {
+	return lookup.NewRegistry(lookup.Options{
+		Stacks: func(name string) (lookup.StackRef, bool) {
+			s := p.Config.Stack(name)
+			if s == nil {
+				return lookup.StackRef{}, false
+			}
+			return lookup.StackRef{FQN: s.CFNName(p.Config), Profile: p.profileOf(s), Region: p.regionOf(s)}, true
+		},
+		Qualify:     p.Config.FQN,
+		Outputs:     &outputReader{project: p, run: run},
+		Environment: p.Env,
+		Getenv:      p.opts.Getenv,
+		Files:       os.DirFS(p.opts.Root),
+		Clients:     lookupClients{p},
+	})
+}
+
+// outputReader serves outputs of stacks this run finished, then asks
+// CloudFormation in the reading profile's account.
+type outputReader struct {
+	project *Project
+	run     *engine.Run
+}
+
+func (o *outputReader) Outputs(ctx context.Context, profile, region, stackName string) (map[string]string, error) {
+	if o.run != nil {
+		for _, s := range o.run.Stacks {
+			if s.FQN == stackName && s.Profile == profile && s.Region == region && s.Outputs != nil {
+				return s.Outputs, nil
+			}
+		}
+	}
+	c, err := o.project.CloudFormation(ctx, profile, region)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Describe(ctx, stackName)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || st.Status.Gone() {
+		return nil, fmt.Errorf("%s: %w", stackName, lookup.ErrStackNotFound)
+	}
+	return st.Outputs, nil
+}
+
+// lookupClients builds the SDK clients of AWS-reading lookups in the
+// consuming stack's account.
+type lookupClients struct{ p *Project }
+
+func (l lookupClients) SSM(ctx context.Context, profile, region string) (lookup.SSMAPI, error) {
+	cfg, err := l.p.awsConfig(ctx, profile, region)
+	if err != nil {
+		return nil, err
+	}
+	return ssm.NewFromConfig(cfg), nil
+}
+
+func (l lookupClients) KMS(ctx context.Context, profile, region string) (lookup.KMSAPI, error) {
+	cfg, err := l.p.awsConfig(ctx, profile, region)
+	if err != nil {
+		return nil, err
+	}
+	return kms.NewFromConfig(cfg), nil
+}
+
+func (l lookupClients) EC2(ctx context.Context, profile, region string) (lookup.EC2API, error) {
+	cfg, err := l.p.awsConfig(ctx, profile, region)
+	if err != nil {
+		return nil, err
+	}
+	return ec2.NewFromConfig(cfg), nil
+}
+
+func (l lookupClients) DynamoDB(ctx context.Context, profile, region string) (lookup.DynamoDBAPI, error) {
+	cfg, err := l.p.awsConfig(ctx, profile, region)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewFromConfig(cfg), nil
+}
