@@ -1,0 +1,240 @@
+// Package cfn is the local sandbox's CloudFormation: the Query/XML API, stacks
+// per (account, region) with asynchronous status transitions, change sets,
+// events, outputs and exports, stack policies, termination protection, and the
+// resource providers that create real sandbox resources (IAM roles, S3 buckets,
+// SSM parameters) or plausible physical IDs for the rest.
+//
+// Fault hook: when Options.Faults reports a stack failure for a stack, the first
+// resource action of each create or update of that stack fails with the given
+// reason. A reason starting with RollbackFailurePrefix also makes the rollback
+// fail, so the stack ends in ROLLBACK_FAILED (create) or UPDATE_ROLLBACK_FAILED
+// (update), from which ContinueUpdateRollback recovers.
+package cfn
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
+)
+
+// Namespace is the XML namespace of CloudFormation responses.
+const Namespace = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+// RollbackFailurePrefix, at the start of an injected stack failure reason, makes
+// the rollback that follows the failure fail too.
+const RollbackFailurePrefix = "ROLLBACK_FAILED:"
+
+// maxRequestBody bounds what the service reads of a request: a TemplateBody of
+// 51,200 bytes URL-encoded plus the other parameters fits well within it.
+const maxRequestBody = 2 << 20
+
+// IAMStore is what the AWS::IAM::* providers need from the sandbox's IAM.
+type IAMStore interface {
+	CreateRole(account string, spec iam.RoleSpec) (arn, roleID string, err error)
+	UpdateRole(account string, spec iam.RoleSpec) error
+	DeleteRole(account, name string) error
+	PutRolePolicy(account, role, policyName, document string) error
+	DeleteRolePolicy(account, role, policyName string) error
+	CreatePolicy(account, name, path, document string) (arn string, err error)
+	UpdatePolicy(account, arn, document string) error
+	DeletePolicy(account, arn string) error
+	AttachRolePolicy(account, role, policyARN string) error
+	DetachRolePolicy(account, role, policyARN string) error
+}
+
+// BucketStore is what the AWS::S3::* providers and TemplateURL need from the sandbox's S3.
+type BucketStore interface {
+	CreateBucketFor(account, region, name string, settings s3.BucketSettings) error
+	UpdateBucketSettings(account, name string, settings s3.BucketSettings) error
+	DeleteBucketFor(account, name string) error
+	SetBucketPolicy(account, name, policy string) error
+	ReadObject(call *awsapi.Call, bucket, key, versionID string) ([]byte, error)
+}
+
+// ParameterStore is what AWS::SSM::Parameter and SSM parameter types need from the sandbox's SSM.
+type ParameterStore interface {
+	PutParameterFor(account, region, name, typ, value, description string, overwrite bool) (version int64, err error)
+	DeleteParameterFor(account, region, name string) error
+	GetParameterFor(account, region, name string) (value, typ string, err error)
+}
+
+// FaultSource injects stack failures by stack name.
+type FaultSource interface {
+	StackFailure(stackName string) (reason string, ok bool)
+}
+
+// Options configure a Service. Authorizer is required; the stores may be nil, in
+// which case the resources that need them fail to create.
+type Options struct {
+	Authorizer awsapi.Authorizer
+	IAM        IAMStore
+	S3         BucketStore
+	SSM        ParameterStore
+	Faults     FaultSource
+	// StackDuration is how long one stack operation takes (default 2s); the tag
+	// sandbox:duration overrides it per stack.
+	StackDuration time.Duration
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// DurationTag is the stack tag that overrides Options.StackDuration.
+const DurationTag = "sandbox:duration"
+
+// Service is the CloudFormation Query API; it implements http.Handler.
+type Service struct {
+	opts     Options
+	now      func() time.Time
+	pageSize int
+
+	mu      sync.Mutex
+	regions map[regionKey]*region
+	closed  bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type regionKey struct{ account, region string }
+
+// New returns a CloudFormation service with no stacks.
+func New(opts Options) *Service {
+	if opts.StackDuration <= 0 {
+		opts.StackDuration = 2 * time.Second
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{opts: opts, now: now, pageSize: 100, regions: map[regionKey]*region{}, stop: make(chan struct{})}
+}
+
+// Close stops the running stack operations and waits for their goroutines.
+// Stacks stay in whatever status they had reached.
+func (s *Service) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+type handler func(s *Service, call *awsapi.Call, f awsapi.Form) (any, error)
+
+var handlers = map[string]handler{
+	"CreateStack":                 (*Service).createStack,
+	"UpdateStack":                 (*Service).updateStack,
+	"DeleteStack":                 (*Service).deleteStack,
+	"DescribeStacks":              (*Service).describeStacks,
+	"ListStacks":                  (*Service).listStacks,
+	"DescribeStackEvents":         (*Service).describeStackEvents,
+	"DescribeStackResources":      (*Service).describeStackResources,
+	"DescribeStackResource":       (*Service).describeStackResource,
+	"ListStackResources":          (*Service).listStackResources,
+	"GetTemplate":                 (*Service).getTemplate,
+	"GetTemplateSummary":          (*Service).getTemplateSummary,
+	"ValidateTemplate":            (*Service).validateTemplate,
+	"CreateChangeSet":             (*Service).createChangeSet,
+	"DescribeChangeSet":           (*Service).describeChangeSet,
+	"ExecuteChangeSet":            (*Service).executeChangeSet,
+	"DeleteChangeSet":             (*Service).deleteChangeSet,
+	"ListChangeSets":              (*Service).listChangeSets,
+	"UpdateTerminationProtection": (*Service).updateTerminationProtection,
+	"SetStackPolicy":              (*Service).setStackPolicy,
+	"GetStackPolicy":              (*Service).getStackPolicy,
+	"ListExports":                 (*Service).listExports,
+	"ListImports":                 (*Service).listImports,
+	"CancelUpdateStack":           (*Service).cancelUpdateStack,
+	"ContinueUpdateRollback":      (*Service).continueUpdateRollback,
+}
+
+// ServeHTTP serves one authenticated CloudFormation Query request.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	call := awsapi.CallFrom(r.Context())
+	if call == nil {
+		awsapi.WriteQueryError(w, &awsapi.Call{}, Namespace, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		return
+	}
+	form, err := readForm(r)
+	if err != nil {
+		awsapi.WriteQueryError(w, call, Namespace, err)
+		return
+	}
+	action := call.Action
+	if action == "" {
+		action = form.Get("Action")
+		call.Action = action
+	}
+	h, ok := handlers[action]
+	if !ok {
+		awsapi.WriteQueryError(w, call, Namespace, awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", action))
+		return
+	}
+	result, err := h(s, call, form)
+	if err != nil {
+		awsapi.WriteQueryError(w, call, Namespace, err)
+		return
+	}
+	awsapi.WriteQueryResult(w, call, Namespace, result)
+}
+
+func readForm(r *http.Request) (awsapi.Form, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	if err != nil {
+		return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "read request body: %v", err)
+	}
+	if len(data) > maxRequestBody {
+		return nil, awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body must be less than %d bytes", maxRequestBody)
+	}
+	vals, err := url.ParseQuery(string(data))
+	if err != nil {
+		return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err)
+	}
+	for k, v := range r.URL.Query() {
+		if _, ok := vals[k]; !ok {
+			vals[k] = v
+		}
+	}
+	return awsapi.Form(vals), nil
+}
+
+// stackARNPattern is the resource ARN CloudFormation actions are authorized on.
+func stackResourceARN(call *awsapi.Call, name string) string {
+	if name == "" {
+		return "*"
+	}
+	if strings.HasPrefix(name, "arn:") {
+		if n, _, ok := parseStackID(name); ok {
+			name = n
+		}
+	}
+	return "arn:aws:cloudformation:" + call.Region + ":" + call.Caller.Account + ":stack/" + name + "/*"
+}
+
+// authorize checks cloudformation:<Action> for the call on the named stack ("" = any).
+func (s *Service) authorize(call *awsapi.Call, stackName string) error {
+	if s.opts.Authorizer == nil {
+		return nil
+	}
+	return s.opts.Authorizer.Authorize(call, "cloudformation:"+call.Action, awsapi.Resource{ARN: stackResourceARN(call, stackName), Account: call.Caller.Account}, nil)
+}
+
+// regionFor returns the stacks of the call's account and region, creating the set.
+// s.mu must be held.
+func (s *Service) regionFor(call *awsapi.Call) *region {
+	k := regionKey{call.Caller.Account, call.Region}
+	r := s.regions[k]
+	if r == nil {
+		r = newRegion(call.Caller.Account, call.Region)
+		s.regions[k] = r
+	}
+	return r
+}
