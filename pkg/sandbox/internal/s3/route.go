@@ -18,15 +18,26 @@ type request struct {
 	err    error // set when the request cannot name an operation
 }
 
+// Operation names the S3 REST operation of r (e.g. "PutObject",
+// "ListObjectsV2"), or "" when the method does not fit the resource. The core
+// may use it to aim faults at S3 operations.
+func Operation(r *http.Request) string { return parseRequest(r).op }
+
 // bucketFromHost returns the bucket named by a virtual-host style Host header:
-// "<bucket>.s3.<anything>" or "<bucket>.localhost[:port]".
+// "<bucket>.s3.<anything>", "<bucket>.s3-<region>.<anything>" or
+// "<bucket>.localhost[:port]".
 func bucketFromHost(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.ToLower(host)
-	if i := strings.Index(host, ".s3."); i > 0 {
-		return host[:i]
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	for i := 0; i+4 < len(host); i++ {
+		if host[i] == '.' && strings.HasPrefix(host[i+1:], "s3") && (host[i+3] == '.' || host[i+3] == '-') && i > 0 {
+			return host[:i]
+		}
 	}
 	if b, ok := strings.CutSuffix(host, ".localhost"); ok && b != "" {
 		return b

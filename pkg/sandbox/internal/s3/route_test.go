@@ -44,6 +44,9 @@ func TestParseRequest(t *testing.T) {
 		{"PUT", "/", "my.dotted.bucket.localhost:4566", nil, "CreateBucket", "my.dotted.bucket", ""},
 		{"GET", "/b1/k", "s3.us-east-1.amazonaws.com", nil, "GetObject", "b1", "k"},
 		{"GET", "/b1/k", "localhost:4566", nil, "GetObject", "b1", "k"},
+		{"GET", "/k", "b1.s3-us-west-2.amazonaws.com", nil, "GetObject", "b1", "k"},
+		{"GET", "/b1/k", "127.0.0.1", nil, "GetObject", "b1", "k"},
+		{"GET", "/b1/k", "s3", nil, "GetObject", "b1", "k"},
 		{"GET", "/b1/a%2Fb%20c", "", nil, "GetObject", "b1", "a/b c"},
 	}
 	for _, tt := range tests {
