@@ -57,6 +57,7 @@ func (e Environment) lookup(key string) (any, bool) {
 func (e Environment) Set(kv string) error {
 	k, v, ok := strings.Cut(kv, "=")
 	if !ok {
+		//lint:ignore ST1005 stacker's exact wording
 		return fmt.Errorf("%s does not match KEY=VALUE format.", kv)
 	}
 	e[k] = v
