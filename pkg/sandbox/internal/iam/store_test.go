@@ -184,7 +184,9 @@ func TestRoleLifecycle(t *testing.T) {
 		{"update role", func() error {
 			return s.UpdateRole(master, RoleSpec{Name: "R", AssumeRolePolicy: trustDoc(`"222222222222"`, ""), Description: "d", Policies: map[string]string{"q": adminDoc}})
 		}, ""},
-		{"update unknown role", func() error { return s.UpdateRole(master, RoleSpec{Name: "Nope", AssumeRolePolicy: trustDoc(`"*"`, "")}) }, "NoSuchEntity"},
+		{"update unknown role", func() error {
+			return s.UpdateRole(master, RoleSpec{Name: "Nope", AssumeRolePolicy: trustDoc(`"*"`, "")})
+		}, "NoSuchEntity"},
 		{"delete policy detaches", func() error { return s.DeletePolicy(master, policyARN) }, ""},
 		{"delete policy again", func() error { return s.DeletePolicy(master, policyARN) }, "NoSuchEntity"},
 		{"delete role", func() error { return s.DeleteRole(master, "R") }, ""},
