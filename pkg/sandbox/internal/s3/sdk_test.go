@@ -15,9 +15,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/stackerless/stackerless/pkg/sandbox"
@@ -28,23 +31,38 @@ func client(sb *sandbox.Sandbox, account string) *s3.Client {
 	return s3.NewFromConfig(sb.AWSConfig(account), func(o *s3.Options) { o.UsePathStyle = true })
 }
 
+// hostRecorder remembers the Host of every request it sends.
+type hostRecorder struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	hosts []string
+}
+
+func (h *hostRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.hosts = append(h.hosts, r.URL.Host)
+	h.mu.Unlock()
+	return h.next.RoundTrip(r)
+}
+
 // virtualHostClient addresses buckets as <bucket>.s3.sandbox.test and dials the
 // sandbox's listener whatever the host name.
-func virtualHostClient(t *testing.T, sb *sandbox.Sandbox, account string) *s3.Client {
+func virtualHostClient(t *testing.T, sb *sandbox.Sandbox, account string) (*s3.Client, *hostRecorder) {
 	t.Helper()
 	u, err := url.Parse(sb.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d net.Dialer
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+	rec := &hostRecorder{next: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, u.Host)
 	}}}
+	hc := &http.Client{Transport: rec}
 	return s3.NewFromConfig(sb.AWSConfig(account), func(o *s3.Options) {
 		o.BaseEndpoint = aws.String("http://s3.sandbox.test:" + u.Port())
 		o.UsePathStyle = false
 		o.HTTPClient = hc
-	})
+	}), rec
 }
 
 func apiCode(err error) string {
@@ -84,7 +102,13 @@ func read(t *testing.T, out *s3.GetObjectOutput, err error) string {
 func TestSDKObjects(t *testing.T) {
 	sb := sandboxtest.Start(t)
 	ctx := t.Context()
-	clients := map[string]*s3.Client{"path": client(sb, "master"), "virtual": virtualHostClient(t, sb, "master")}
+	vc, rec := virtualHostClient(t, sb, "master")
+	clients := map[string]*s3.Client{"path": client(sb, "master"), "virtual": vc}
+	t.Cleanup(func() {
+		if len(rec.hosts) == 0 || !strings.HasPrefix(rec.hosts[0], "sdk-virtual.s3.sandbox.test:") {
+			t.Errorf("virtual-host client sent to %v", rec.hosts)
+		}
+	})
 	for style, c := range clients {
 		t.Run(style, func(t *testing.T) {
 			bucket := "sdk-" + style
@@ -103,6 +127,19 @@ func TestSDKObjects(t *testing.T) {
 			if want := fmt.Sprintf(`"%x"`, md5.Sum([]byte("hello"))); aws.ToString(put.ETag) != want {
 				t.Errorf("ETag = %s, want %s", aws.ToString(put.ETag), want)
 			}
+			// Flexible checksums: sent, verified and echoed, then validated by the SDK on read.
+			sum, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("summed"),
+				Body: strings.NewReader("checked"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
+			ok(t, err)
+			if sum.ChecksumCRC32C == nil {
+				t.Errorf("PutObject echoed no checksum")
+			}
+			gs, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("summed"), ChecksumMode: types.ChecksumModeEnabled})
+			if body := read(t, gs, err); body != "checked" || gs.ChecksumCRC32C == nil {
+				t.Errorf("GetObject with checksum = %q, %v", body, gs.ChecksumCRC32C)
+			}
+			_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("summed")})
+			ok(t, err)
 			got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("dir/a b+c.txt")})
 			if body := read(t, got, err); body != "hello" || got.Metadata["team"] != "infra" || aws.ToString(got.ContentType) != "text/plain" {
 				t.Fatalf("GetObject = %q %v %s", body, got.Metadata, aws.ToString(got.ContentType))
@@ -196,7 +233,8 @@ func TestSDKMultipartUploadManager(t *testing.T) {
 	})
 	defer cancel()
 	up := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = 5 << 20 })
-	res, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("big"), Key: aws.String("blob.bin"), Body: bytes.NewReader(data)})
+	res, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("big"), Key: aws.String("blob.bin"), Body: bytes.NewReader(data),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
 	ok(t, err)
 	if !strings.HasSuffix(strings.Trim(aws.ToString(res.ETag), `"`), "-3") || res.UploadID == "" {
 		t.Fatalf("upload result ETag %s upload %q", aws.ToString(res.ETag), res.UploadID)
@@ -372,4 +410,42 @@ func TestSDKTLSOnlyPolicyDeniesPlainHTTP(t *testing.T) {
 	// Other actions are untouched.
 	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("k2"), Body: strings.NewReader("x")})
 	ok(t, err)
+}
+
+func TestSDKCrossAccountRoleSession(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	ctx := t.Context()
+	master := client(sb, "master")
+	prod, _ := sb.Account("prod")
+	b := aws.String("role-templates")
+	_, err := master.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
+	ok(t, err)
+	_, err = master.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("t.yaml"), Body: strings.NewReader("Resources: {}")})
+	ok(t, err)
+
+	// A Stacker role in prod that may read any S3 object by its identity policy.
+	iamc := iam.NewFromConfig(sb.AWSConfig("prod"))
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, prod.ID)
+	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Stacker"), AssumeRolePolicyDocument: aws.String(trust)})
+	ok(t, err)
+	_, err = iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Stacker"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)})
+	ok(t, err)
+	creds := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(sb.AWSConfig("prod")), aws.ToString(role.Role.Arn))
+	session := s3.NewFromConfig(sb.ConfigWith(creds), func(o *s3.Options) { o.UsePathStyle = true })
+
+	_, err = session.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("t.yaml")})
+	mustCode(t, err, "AccessDenied")
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::role-templates/*"}]}`, aws.ToString(role.Role.Arn))
+	_, err = master.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(policy)})
+	ok(t, err)
+	got, err := session.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("t.yaml")})
+	if body := read(t, got, err); body != "Resources: {}" {
+		t.Fatalf("role session read = %q", body)
+	}
+	// The bucket policy alone is not enough without the identity Allow.
+	_, err = iamc.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("Stacker"), PolicyName: aws.String("read")})
+	ok(t, err)
+	_, err = session.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("t.yaml")})
+	mustCode(t, err, "AccessDenied")
 }
