@@ -77,6 +77,12 @@ func (e *Expr) Lookups() []*Lookup {
 // such strings literal), a missing type, a type not followed by whitespace, an
 // unknown type (*UnknownTypeError), and hook_data (ErrHookData).
 func Parse(s string) (*Expr, error) {
+	if !strings.Contains(s, "${") {
+		if s == "" {
+			return &Expr{}, nil
+		}
+		return &Expr{Parts: []Part{{Text: s}}}, nil
+	}
 	p := parser{s: s}
 	e, err := p.seq(false)
 	if err != nil {
