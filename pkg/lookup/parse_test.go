@@ -126,3 +126,18 @@ func TestExprLookupsOrder(t *testing.T) {
 		t.Error("Literal() = true for an expression with lookups")
 	}
 }
+
+func TestTypesMatchParserAndRegistry(t *testing.T) {
+	reg := NewRegistry(Options{})
+	if len(reg) != len(Types) {
+		t.Errorf("registry has %d handlers, Types lists %d", len(reg), len(Types))
+	}
+	for _, typ := range Types {
+		if _, err := Parse("${" + typ + " x}"); err != nil {
+			t.Errorf("Parse of type %s: %v", typ, err)
+		}
+		if reg[typ] == nil {
+			t.Errorf("NewRegistry has no handler for %s", typ)
+		}
+	}
+}
