@@ -391,3 +391,12 @@ func outputs(st types.Stack) map[string]string {
 	}
 	return m
 }
+
+func describe(t *testing.T, c *cloudformation.Client, name string) types.Stack {
+	t.Helper()
+	out, err := c.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("describe %s: %v", name, err)
+	}
+	return out.Stacks[0]
+}
