@@ -2,9 +2,11 @@ package template
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 )
@@ -29,6 +31,9 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// A hang is a failure too; report the input instead of stalling the fuzzer.
+		timer := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("Parse hangs on %q", body)) })
+		defer timer.Stop()
 		tpl, err := Parse(body)
 		if err != nil {
 			var ae *awsapi.Error

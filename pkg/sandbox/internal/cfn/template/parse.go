@@ -2,6 +2,7 @@ package template
 
 import (
 	"encoding/json"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,9 +38,11 @@ func templateErr(format string, args ...any) error {
 // structure, parameter types, references between sections and resource dependency cycles. Parse never
 // panics; every problem is an *awsapi.Error ValidationError.
 func Parse(body []byte) (t *Template, err error) {
+	// A panic here is a bug, not bad input: report it as the server fault it is (FuzzParse fails on it)
+	// rather than crash the sandbox.
 	defer func() {
 		if r := recover(); r != nil {
-			t, err = nil, formatErr("unsupported structure.")
+			t, err = nil, awsapi.Errorf(http.StatusInternalServerError, "InternalFailure", "parse template: internal error")
 		}
 	}()
 	res, err := decode(body)
