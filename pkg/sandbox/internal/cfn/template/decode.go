@@ -16,6 +16,12 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 )
 
+// YAML is read with github.com/goccy/go-yaml's parser, whose AST carries line and column for
+// CloudFormation's "(line L, column C)" errors. goformation's intrinsics.ProcessYAML was tried first and not
+// used: it turns "AWSTemplateFormatVersion: 2010-09-09" into a timestamp, wraps a block mapping under a tag
+// (!Base64 followed by Fn::Join) into a list, drops !Condition, reports no columns, and mutates a global map
+// on every call (a data race in a concurrent server).
+
 // Trees produced by decoding hold map[string]any, []any, string, json.Number (numbers keep their written
 // form, so "1.10" stays "1.10" when stringified as CloudFormation does), bool and nil.
 
@@ -356,22 +362,9 @@ func (d *yamlDecoder) mapping(n ast.Node, values []*ast.MappingValueNode, depth 
 			}
 			continue
 		}
-		kv, err := d.node(mv.Key, depth+1, nil)
+		key, err := d.mapKey(mv.Key, depth)
 		if err != nil {
 			return nil, err
-		}
-		var key string
-		switch k := kv.(type) {
-		case string:
-			key = k
-		case json.Number:
-			key = string(k)
-		case bool:
-			key = strconv.FormatBool(k)
-		case nil:
-			key = ""
-		default:
-			return nil, yamlErrNode(mv.Key)
 		}
 		if len(path) == 1 && path[0] == "Parameters" {
 			d.paramOrder = append(d.paramOrder, key)
@@ -391,6 +384,32 @@ func (d *yamlDecoder) mapping(n ast.Node, values []*ast.MappingValueNode, depth 
 		}
 	}
 	return m, nil
+}
+
+// mapKey reads a mapping key. Keys are strings in CloudFormation: scalars keep their written form, so an
+// IAM condition's unquoted "Null:" key stays "Null" rather than becoming a YAML null.
+func (d *yamlDecoder) mapKey(n ast.MapKeyNode, depth int) (string, error) {
+	switch n.(type) {
+	case *ast.NullNode, *ast.BoolNode, *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		if tok := n.GetToken(); tok != nil {
+			return tok.Value, nil
+		}
+	}
+	kv, err := d.node(n, depth+1, nil)
+	if err != nil {
+		return "", err
+	}
+	switch k := kv.(type) {
+	case string:
+		return k, nil
+	case json.Number:
+		return string(k), nil
+	case bool:
+		return strconv.FormatBool(k), nil
+	case nil:
+		return "", nil
+	}
+	return "", yamlErrNode(n)
 }
 
 func (d *yamlDecoder) tag(n *ast.TagNode, depth int, path []string) (any, error) {
