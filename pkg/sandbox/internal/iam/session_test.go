@@ -179,3 +179,36 @@ func TestAssumeRoleSession(t *testing.T) {
 	_, err = s.AssumeRole(mfaCall, AssumeRoleInput{RoleARN: "arn:aws:iam::111111111111:role/Stacker", SessionName: "x"})
 	wantCode(t, err, 403, "ExpiredToken")
 }
+
+func TestConcurrentUse(t *testing.T) {
+	s, _ := seedWorld(t)
+	root := rootCall(t, s, master)
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for j := range 50 {
+				sess, err := s.AssumeRole(root, AssumeRoleInput{RoleARN: "arn:aws:iam::111111111111:role/Scoped", SessionName: "s"})
+				if err != nil {
+					done <- err
+					return
+				}
+				cred, _ := s.LookupAccessKey(sess.AccessKeyID)
+				call := &awsapi.Call{Caller: &cred.Caller, Time: t0}
+				_ = s.Authorize(call, "s3:GetObject", awsapi.Resource{ARN: "arn:aws:s3:::b/k"}, nil)
+				if j%10 == 0 {
+					doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+					if err := s.PutRolePolicy(master, "Scoped", "p", doc); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
