@@ -6,8 +6,10 @@ import (
 	"sync"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/ssm"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/sts"
 )
 
@@ -17,6 +19,8 @@ type backends struct {
 	keys     keyring
 	rootKeys func(account string) (akid, secret string)
 	close    func()
+	ssm      *ssm.Service
+	events   *events.Service
 }
 
 func newBackends(s *Sandbox) (*backends, error) {
@@ -44,6 +48,10 @@ func newBackends(s *Sandbox) (*backends, error) {
 		s.publishObjectCreated(ObjectCreated(ev))
 	}})
 	b.services["s3"].handler = s3svc
+	b.ssm = ssm.New(authz)
+	b.services["ssm"].handler = b.ssm
+	b.events = events.New(authz)
+	b.services["events"].handler = b.events
 	return b, nil
 }
 

@@ -221,3 +221,26 @@ func (s *Sandbox) publishObjectCreated(ev ObjectCreated) {
 // Panics is the number of handler panics recovered so far (each answered with
 // a 500 InternalFailure). Tests and fuzzers assert it stays zero.
 func (s *Sandbox) Panics() int64 { return s.panics.Load() }
+
+// Event is one entry accepted by EventBridge PutEvents.
+type Event struct {
+	EventID      string
+	Account      string
+	Region       string
+	EventBusName string
+	Source       string
+	DetailType   string
+	Detail       string
+	Resources    []string
+	Time         time.Time
+}
+
+// Events returns the EventBridge entries accepted so far, in arrival order.
+func (s *Sandbox) Events() []Event {
+	entries := s.backends.events.Entries()
+	out := make([]Event, len(entries))
+	for i, e := range entries {
+		out[i] = Event(e)
+	}
+	return out
+}
