@@ -542,10 +542,12 @@ func (s *Service) runUpdate(r *region, st *stack, op *operation, cfg *config, pl
 		}
 		s.mu.Lock()
 		if err != nil {
+			// The failed action is rolled back too, so that its resource ends
+			// deleted (add) or UPDATE_COMPLETE again (modify, replace).
+			done = append(done, a)
 			if kind == "add" {
 				verb = "create"
 				s.setResourceStatus(st, target, statusCreateFailed, errorText(err), op.token)
-				done = append(done, a)
 			} else {
 				s.setResourceStatus(st, target, statusUpdateFailed, errorText(err), op.token)
 			}
