@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/cfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
@@ -50,6 +51,10 @@ func newBackends(s *Sandbox) (*backends, error) {
 	b.services["s3"].handler = s3svc
 	b.ssm = ssm.New(authz)
 	b.services["ssm"].handler = b.ssm
+	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, S3: s3svc, SSM: b.ssm, Faults: s.faults,
+		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
+	b.services["cloudformation"].handler = cfnsvc
+	b.close = cfnsvc.Close
 	b.events = events.New(authz)
 	b.services["events"].handler = b.events
 	return b, nil

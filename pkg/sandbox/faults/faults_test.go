@@ -1,0 +1,120 @@
+package faults
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseShare(t *testing.T) {
+	tests := []struct {
+		spec    string
+		api     string
+		share   float64
+		wantErr string
+	}{
+		{spec: "cloudformation:DescribeStacks=0.5", api: "cloudformation:DescribeStacks", share: 0.5},
+		{spec: "s3:*=25%", api: "s3:*", share: 0.25},
+		{spec: "*=1", api: "*", share: 1},
+		{spec: "cloudformation=0.5", wantErr: "want service:Action"},
+		{spec: "s3:*", wantErr: "want API=share"},
+		{spec: "s3:*=1.5", wantErr: "not a fraction"},
+		{spec: "s3:*=abc", wantErr: "not a fraction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			api, share, err := ParseShare(tt.spec)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || api != tt.api || share != tt.share {
+				t.Fatalf("ParseShare(%q) = %q %v %v", tt.spec, api, share, err)
+			}
+		})
+	}
+	if api, d, err := ParseLatency("sts:*=20ms"); err != nil || api != "sts:*" || d != 20*time.Millisecond {
+		t.Errorf("ParseLatency = %q %v %v", api, d, err)
+	}
+	if _, _, err := ParseLatency("sts:*=-1s"); err == nil {
+		t.Error("negative latency accepted")
+	}
+	if name, reason, err := ParseStackFailure("vpc=boom"); err != nil || name != "vpc" || reason != "boom" {
+		t.Errorf("ParseStackFailure = %q %q %v", name, reason, err)
+	}
+	if _, _, err := ParseStackFailure("=x"); err == nil {
+		t.Error("empty stack name accepted")
+	}
+}
+
+func TestDecide(t *testing.T) {
+	f := New(1)
+	if d := f.Decide("s3", "GetObject"); d.Fault != None || d.Delay != 0 {
+		t.Fatalf("no rules: %+v", d)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.Throttle("*", 1))
+	must(f.ServerErrors("s3:*", 1))
+	must(f.Throttle("s3:*", 0)) // removes nothing specific; "*" still throttles s3
+	must(f.Latency("s3:GetObject", time.Second))
+	if d := f.Decide("s3", "GetObject"); d.Fault != Throttle || d.Delay != time.Second {
+		t.Fatalf("s3:GetObject = %+v", d)
+	}
+	must(f.Throttle("*", 0))
+	if d := f.Decide("s3", "PutObject"); d.Fault != ServerError || d.Delay != 0 {
+		t.Fatalf("s3:PutObject = %+v", d)
+	}
+	// The most specific key wins: an exact rule with share 0.0001 overrides "s3:*".
+	must(f.ServerErrors("s3:HeadObject", 0.0001))
+	if d := f.Decide("s3", "HeadObject"); d.Fault != None {
+		t.Fatalf("s3:HeadObject = %+v", d)
+	}
+	if err := f.Throttle("bad", 0.5); err == nil {
+		t.Error("bad API key accepted")
+	}
+	if err := f.Throttle("*", 2); err == nil {
+		t.Error("share 2 accepted")
+	}
+
+	f.FailStack("vpc", "")
+	if reason, ok := f.StackFailure("vpc"); !ok || reason == "" {
+		t.Fatalf("StackFailure(vpc) = %q %v", reason, ok)
+	}
+	f.ClearStackFailure("vpc")
+	if _, ok := f.StackFailure("vpc"); ok {
+		t.Fatal("cleared stack still fails")
+	}
+	f.Reset()
+	if d := f.Decide("s3", "PutObject"); d.Fault != None {
+		t.Fatalf("after Reset: %+v", d)
+	}
+}
+
+func TestDecideShareIsDeterministic(t *testing.T) {
+	run := func() (n int) {
+		f := New(99)
+		if err := f.Throttle("sts:*", 0.3); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 1000; i++ {
+			if f.Decide("sts", "AssumeRole").Fault == Throttle {
+				n++
+			}
+		}
+		return n
+	}
+	a, b := run(), run()
+	if a != b {
+		t.Fatalf("same seed gave %d and %d throttles", a, b)
+	}
+	if a < 220 || a > 380 {
+		t.Fatalf("share 0.3 throttled %d of 1000", a)
+	}
+}
