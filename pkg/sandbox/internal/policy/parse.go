@@ -178,7 +178,7 @@ func parseStatement(m map[string]any, kind Kind) (*Statement, error) {
 				return nil, syntaxf("Syntax errors in policy.")
 			}
 			st.NotPrincipal = k == "NotPrincipal"
-			st.Principal, err = parsePrincipals(v)
+			st.Principal, err = parsePrincipals(v, kind != Any)
 		case "Action", "NotAction":
 			if hasAction {
 				return nil, syntaxf("Syntax errors in policy.")
@@ -186,7 +186,7 @@ func parseStatement(m map[string]any, kind Kind) (*Statement, error) {
 			hasAction = true
 			st.NotAction = k == "NotAction"
 			st.Actions, err = stringList(v)
-			if err == nil {
+			if err == nil && kind != Any {
 				err = checkActions(st.Actions)
 			}
 		case "Resource", "NotResource":
@@ -199,7 +199,7 @@ func parseStatement(m map[string]any, kind Kind) (*Statement, error) {
 			st.HasResource = true
 			st.NotResource = k == "NotResource"
 			st.Resources, err = stringList(v)
-			if err == nil {
+			if err == nil && kind != Any {
 				err = checkResources(st.Resources)
 			}
 		case "Condition":
@@ -263,12 +263,16 @@ func checkResources(res []string) error {
 	return nil
 }
 
-func parsePrincipals(v any) (*Principals, error) {
+// parsePrincipals reads a Principal element; strict checks the forms IAM accepts.
+func parsePrincipals(v any, strict bool) (*Principals, error) {
 	if s, ok := v.(string); ok {
-		if s != "*" {
+		switch {
+		case s == "*":
+			return &Principals{All: true}, nil
+		case strict:
 			return nil, syntaxf("Invalid principal in policy: %q", s)
 		}
-		return &Principals{All: true}, nil
+		return &Principals{AWS: []string{s}}, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok || len(m) == 0 {
@@ -283,7 +287,7 @@ func parsePrincipals(v any) (*Principals, error) {
 		switch k {
 		case "AWS":
 			for _, a := range vals {
-				if a != "*" && !accountPattern.MatchString(a) && !iamPrincipal.MatchString(a) && !stsPrincipal.MatchString(a) {
+				if strict && a != "*" && !accountPattern.MatchString(a) && !iamPrincipal.MatchString(a) && !stsPrincipal.MatchString(a) {
 					return nil, syntaxf("Invalid principal in policy: \"AWS\":%q", a)
 				}
 			}

@@ -124,3 +124,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAnyIsLenient(t *testing.T) {
+	// Stored documents validated elsewhere (e.g. by S3) must still evaluate,
+	// Deny statements included, even where IAM's own checks are stricter.
+	doc := `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"AROAEXAMPLEID"},"Action":"s3:*","Resource":"*"},
+		{"Effect":"Allow","Principal":"111111111111","Action":"GetObject","Resource":"bucket"}]}`
+	if _, err := Parse(doc, Resource); err == nil {
+		t.Fatalf("strict parse accepted %s", doc)
+	}
+	p, err := Parse(doc, Any)
+	if err != nil {
+		t.Fatalf("Parse(Any): %v", err)
+	}
+	anon := &Principal{Anonymous: true}
+	if got := p.Evaluate(&Request{Principal: anon, Action: "GetObject", Resource: "bucket"}); got != ImplicitDeny {
+		t.Errorf("bare account string principal matched an anonymous caller: %v", got)
+	}
+	root := &Principal{Account: "111111111111", ARN: "arn:aws:iam::111111111111:root"}
+	if got := p.Evaluate(&Request{Principal: root, Action: "GetObject", Resource: "bucket"}); got != Allow {
+		t.Errorf("lenient statement did not apply: %v", got)
+	}
+}
