@@ -109,8 +109,8 @@ type resource struct {
 }
 
 type event struct {
-	id, logicalID, physicalID, typ, status, reason, token, props string
-	at                                                           time.Time
+	id, logicalID, physicalID, typ, status, reason, token string
+	at                                                    time.Time
 }
 
 type changeSet struct {
@@ -120,10 +120,7 @@ type changeSet struct {
 	status, reason        string // final creation status once readyAt has passed
 	execStatus            string
 	cfg                   *config
-	params                []template.ParamInput
 	changes               []resourceChange
-	stackPolicyDuring     string
-	disableRollback       bool
 	executed              bool
 	token                 string // ClientToken of CreateChangeSet
 	onFailure             string // OnStackFailure of CREATE change sets
@@ -257,3 +254,11 @@ func (s *Service) setResourceStatus(st *stack, r *resource, status, reason, toke
 	r.updated = s.now().UTC()
 	s.addEvent(st, r.logicalID, r.physicalID, r.typ, status, reason, token)
 }
+
+// reasonError is a failure reason worded as CloudFormation words it (capitalised sentences).
+type reasonError string
+
+func (e reasonError) Error() string { return string(e) }
+
+// reasonf formats a resource or stack status reason as an error.
+func reasonf(format string, args ...any) error { return reasonError(fmt.Sprintf(format, args...)) }

@@ -93,18 +93,18 @@ func (s *Service) env(r *region, st *stack, op *operation, cfg *config) *templat
 		if res := st.resources[lid]; res != nil && res.physicalID != "" && res.status != statusDeleteComplete {
 			return res.physicalID, nil
 		}
-		return "", fmt.Errorf("Unresolved resource dependency [%s]", lid)
+		return "", reasonf("Unresolved resource dependency [%s]", lid)
 	}
 	env.GetAtt = func(lid, attr string) (any, error) {
 		res := st.resources[lid]
 		if res == nil || res.physicalID == "" || res.status == statusDeleteComplete {
-			return nil, fmt.Errorf("Unresolved resource dependency [%s]", lid)
+			return nil, reasonf("Unresolved resource dependency [%s]", lid)
 		}
 		if v, ok := res.attrs[attr]; ok {
 			return v, nil
 		}
 		if p := providers[res.typ]; p != nil {
-			return nil, fmt.Errorf("Template error: resource %s does not support attribute type %s in Fn::GetAtt", lid, attr)
+			return nil, reasonf("Template error: resource %s does not support attribute type %s in Fn::GetAtt", lid, attr)
 		}
 		return res.physicalID, nil
 	}
@@ -168,7 +168,7 @@ func (s *Service) runCreate(r *region, st *stack, op *operation, onFailure strin
 		s.setResourceStatus(st, res, statusCreateInProgress, "", op.token)
 		var err error
 		if i == 0 && faulted {
-			err = errors.New(strings.TrimPrefix(faultReason, RollbackFailurePrefix))
+			err = reasonf("%s", strings.TrimSpace(strings.TrimPrefix(faultReason, RollbackFailurePrefix)))
 		} else {
 			err = s.createResource(r, st, op, cfg, res, decl)
 		}
@@ -398,7 +398,7 @@ func (s *Service) commitOutputs(r *region, st *stack, op *operation, cfg *config
 			continue
 		}
 		if e := r.exports[o.ExportName]; e != nil && e.stackID != st.id {
-			return fmt.Errorf("Export with name %s is already exported by stack %s", o.ExportName, e.stackName)
+			return reasonf("Export with name %s is already exported by stack %s", o.ExportName, e.stackName)
 		}
 		newExports[o.ExportName] = o.Value
 	}
@@ -415,7 +415,7 @@ func (s *Service) commitOutputs(r *region, st *stack, op *operation, cfg *config
 			if kept {
 				verb = "update"
 			}
-			return fmt.Errorf("Cannot %s export %s as it is in use by %s", verb, n, strings.Join(users, ", "))
+			return reasonf("Cannot %s export %s as it is in use by %s", verb, n, strings.Join(users, ", "))
 		}
 	}
 	for n, e := range r.exports {
@@ -492,7 +492,7 @@ func (s *Service) runUpdate(r *region, st *stack, op *operation, cfg *config, pl
 			err = checkStackPolicy(policy, lid, decl.Type, action)
 		}
 		if err == nil && first && faulted {
-			err = errors.New(strings.TrimPrefix(faultReason, RollbackFailurePrefix))
+			err = reasonf("%s", strings.TrimSpace(strings.TrimPrefix(faultReason, RollbackFailurePrefix)))
 		}
 		first = false
 		a := applied{lid: lid, kind: kind}

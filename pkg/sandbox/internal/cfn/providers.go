@@ -238,7 +238,7 @@ var waitConditionProvider = &provider{
 		if t := propString(props, "Timeout"); t != "" {
 			n, err := strconv.ParseFloat(t, 64)
 			if err != nil || n < 0 || n > maxWaitTimeout {
-				return fmt.Errorf("Value of property Timeout must be an integer between 0 and %d seconds (got %s)", maxWaitTimeout, t)
+				return reasonf("Value of property Timeout must be an integer between 0 and %d seconds (got %s)", maxWaitTimeout, t)
 			}
 		}
 		r.physicalID = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s/%s", c.region, c.account, c.st.name, c.st.id[strings.LastIndex(c.st.id, "/")+1:], r.logicalID)

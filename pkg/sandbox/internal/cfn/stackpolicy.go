@@ -2,7 +2,6 @@ package cfn
 
 import (
 	"encoding/json"
-	"fmt"
 	"path"
 )
 
@@ -18,7 +17,7 @@ func checkStackPolicy(policy, logicalID, typ, action string) error {
 		Statement []map[string]any
 	}
 	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
-		return fmt.Errorf("Action denied by stack policy: the stack policy is not valid JSON")
+		return reasonf("Action denied by stack policy: the stack policy is not valid JSON")
 	}
 	resource := "LogicalResourceId/" + logicalID
 	allowed := false
@@ -27,14 +26,14 @@ func checkStackPolicy(policy, logicalID, typ, action string) error {
 			continue
 		}
 		if scalarString(stmt["Effect"]) == "Deny" {
-			return fmt.Errorf("Action denied by stack policy: Statement [#%d] does not allow [%s] for resource [%s]", i+1, action, resource)
+			return reasonf("Action denied by stack policy: Statement [#%d] does not allow [%s] for resource [%s]", i+1, action, resource)
 		}
 		if scalarString(stmt["Effect"]) == "Allow" {
 			allowed = true
 		}
 	}
 	if !allowed {
-		return fmt.Errorf("Action denied by stack policy: No statement allows [%s] for resource [%s]", action, resource)
+		return reasonf("Action denied by stack policy: No statement allows [%s] for resource [%s]", action, resource)
 	}
 	return nil
 }
