@@ -116,7 +116,7 @@ check "cross-account read without bucket policy" "AccessDenied" "$(grep -o Acces
 # SSM and EventBridge.
 as master ssm put-parameter --name /conformance/secret --type SecureString --value s3cret >/dev/null
 check "ssm decrypt" "s3cret" "$(as master ssm get-parameter --name /conformance/secret --with-decryption --query Parameter.Value --output text)"
-check "events put" "0" "$(as master events put-events --entries 'Source=conformance,DetailType=test,Detail={}' --query FailedEntryCount --output text)"
+check "events put" "0" "$(as master events put-events --entries '[{"Source":"conformance","DetailType":"test","Detail":"{}"}]' --query FailedEntryCount --output text)"
 
 # Unsigned requests are rejected.
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'Action=GetCallerIdentity&Version=2011-06-15' "$endpoint/")
