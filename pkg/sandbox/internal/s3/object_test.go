@@ -409,14 +409,6 @@ func TestCopyObject(t *testing.T) {
 	}
 }
 
-type completeXML struct {
-	XMLName xml.Name `xml:"CompleteMultipartUpload"`
-	Parts   []struct {
-		PartNumber int
-		ETag       string
-	} `xml:"Part"`
-}
-
 func TestMultipartUpload(t *testing.T) {
 	e := newEnv(t)
 	e.mkBucket("mpu")

@@ -121,8 +121,6 @@ func (b *bucket) sortedKeys() []string {
 
 func (b *bucket) empty() bool { return len(b.objects) == 0 }
 
-func (b *bucket) arn() string { return "arn:aws:s3:::" + b.name }
-
 func randomID(n int) string {
 	buf := make([]byte, n)
 	_, _ = rand.Read(buf)
