@@ -254,15 +254,6 @@ func verifySignature(ctx context.Context, r *http.Request, si *sigInfo, secret, 
 	return nil
 }
 
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(strings.TrimSpace(v), s) {
-			return true
-		}
-	}
-	return false
-}
-
 // checkTime applies AWS's clock rules: 15 minutes of skew for header auth, the
 // X-Amz-Expires window for presigned URLs.
 func checkTime(si *sigInfo, now time.Time) error {

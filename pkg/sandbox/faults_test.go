@@ -3,15 +3,18 @@ package sandbox_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -138,22 +141,65 @@ func TestS3SDKSignatures(t *testing.T) {
 		call func() error
 	}{
 		{"put seekable", func() error {
-			_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b"), Key: aws.String("k 1"), Body: bytes.NewReader([]byte("data"))})
+			_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k 1"), Body: bytes.NewReader([]byte("data"))})
 			return err
 		}},
-		{"put stream", func() error {
-			_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b"), Key: aws.String("dir/k+2"),
-				Body: io.MultiReader(strings.NewReader("da"), strings.NewReader("ta")), ContentLength: aws.Int64(4)})
+		{"put unsigned payload", func() error {
+			_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/k+2"),
+				Body: strings.NewReader("data")}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 			return err
 		}},
 		{"get", func() error {
-			_, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String("k 1")})
-			return err
+			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/k+2")})
+			if err != nil {
+				return err
+			}
+			defer out.Body.Close()
+			if b, _ := io.ReadAll(out.Body); string(b) != "data" {
+				return fmt.Errorf("body = %q", b)
+			}
+			return nil
 		}},
+		{"presigned get", func() error {
+			req, err := s3.NewPresignClient(client).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k 1")})
+			if err != nil {
+				return err
+			}
+			resp, err := http.Get(req.URL)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(b) != "data" {
+				return fmt.Errorf("presigned GET: %d %s", resp.StatusCode, b)
+			}
+			return nil
+		}},
+	}
+	var mu sync.Mutex
+	var created []sandbox.ObjectCreated
+	cancel := sb.SubscribeObjectCreated(func(ev sandbox.ObjectCreated) {
+		mu.Lock()
+		defer mu.Unlock()
+		created = append(created, ev)
+	})
+	t.Cleanup(func() {
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(created) != 2 || created[0].Bucket != "bkt" || created[0].Key != "k 1" || created[0].Account != "111111111111" {
+			t.Errorf("ObjectCreated notifications = %+v, want the two puts", created)
+		}
+	})
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call()
+			if err != nil {
+				t.Errorf("%v", err)
+			}
 			for _, b := range bad {
 				if apiCode(err) == b {
 					t.Fatalf("refused: %v", err)
