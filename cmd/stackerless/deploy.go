@@ -114,13 +114,16 @@ func newStackerCommand(action engine.Action, short string) *cobra.Command {
 
 func loadProject(cmd *cobra.Command, f *stackerFlags, args []string) (*deploy.Project, error) {
 	envFile, configPath := configArgs(args)
+	// As the AWS CLI: AWS_CONFIG_FILE, else ~/.aws/config; a missing file
+	// just means no profiles.
 	awsConfigFile := os.Getenv("AWS_CONFIG_FILE")
 	if awsConfigFile == "" {
 		if home, err := os.UserHomeDir(); err == nil {
-			if _, err := os.Stat(filepath.Join(home, ".aws", "config")); err == nil {
-				awsConfigFile = filepath.Join(home, ".aws", "config")
-			}
+			awsConfigFile = filepath.Join(home, ".aws", "config")
 		}
+	}
+	if _, err := os.Stat(awsConfigFile); err != nil {
+		awsConfigFile = ""
 	}
 	var opts []awsprofile.Option
 	if isTerminal(os.Stdin) {
@@ -192,9 +195,9 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 			ServiceRole: proj.Config.ServiceRole,
 		},
 	}
-	if f.interactive || isTerminal(os.Stdin) {
-		eng.Approver = &promptApprover{in: bufio.NewReader(cmd.InOrStdin()), out: out}
-	}
+	// Asked on stdin, as stacker does (also when it is a pipe); closed or
+	// empty input means nobody is there and protected stacks stop for approval.
+	eng.Approver = &promptApprover{in: bufio.NewReader(cmd.InOrStdin()), out: out}
 	if err := drive(ctx, eng, run, f.pollInterval); err != nil {
 		return err
 	}
@@ -263,6 +266,10 @@ func (p *promptApprover) Approve(_ context.Context, s *engine.StackState, summar
 	fmt.Fprint(p.out, "Execute the above changes? [y/n] ")
 	line, err := p.in.ReadString('\n')
 	if err != nil && line == "" {
+		fmt.Fprintln(p.out)
+		if errors.Is(err, io.EOF) {
+			return false, engine.ErrUnattended
+		}
 		return false, fmt.Errorf("read approval for %s: %w", s.Name, err)
 	}
 	return strings.EqualFold(strings.TrimSpace(line), "y"), nil

@@ -281,20 +281,21 @@ func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) err
 		return fmt.Errorf("change set %s failed: %s", s.ChangeSet, cs.StatusReason)
 	}
 	if s.ChangeSetType == "UPDATE" && (e.Options.Interactive || s.Spec.Protected) && !s.Approved {
-		if e.Approver == nil {
-			if s.Phase != PhaseApproval {
-				s.Phase = PhaseApproval
-				e.message(s, "%s is protected and has changes: approval needed before executing change set %s\n%s", s.FQN, s.ChangeSet, summarize(s.FQN, cs.Changes, diffParameters(s.Sent.OldParameters, s.Sent.Parameters), e.Options.ReplacementsOnly))
-			}
+		diff := diffParameters(s.Sent.OldParameters, s.Sent.Parameters)
+		if e.Approver == nil || s.Phase == PhaseApproval {
+			e.awaitApproval(s, cs, diff)
 			return nil
 		}
-		diff := diffParameters(s.Sent.OldParameters, s.Sent.Parameters)
 		changes := cs.Changes
 		if e.Options.ReplacementsOnly {
 			changes = replacements(changes)
 		}
 		if len(changes) > 0 || len(diff) > 0 {
 			ok, err := e.Approver.Approve(ctx, s, summarize(s.FQN, changes, diff, e.Options.ReplacementsOnly))
+			if errors.Is(err, ErrUnattended) {
+				e.awaitApproval(s, cs, diff)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -313,6 +314,16 @@ func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) err
 		s.Approved = true
 	}
 	return e.execute(ctx, run, cf, s)
+}
+
+// awaitApproval stops a stack before executing its change set, once, saying why.
+func (e *Engine) awaitApproval(s *StackState, cs *cfn.ChangeSet, diff []ParamChange) {
+	if s.Phase == PhaseApproval {
+		return
+	}
+	s.Phase = PhaseApproval
+	e.message(s, "%s: approval needed before executing change set %s\n%s", s.Name, s.ChangeSet,
+		summarize(s.FQN, cs.Changes, diff, e.Options.ReplacementsOnly))
 }
 
 // keepOutputs records the current outputs of a stack left as it is.

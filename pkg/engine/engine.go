@@ -59,6 +59,11 @@ type Reporter interface {
 	Message(s *StackState, text string)
 }
 
+// ErrUnattended is what an Approver returns when nobody can answer (no
+// terminal, input closed): the stack then stops for approval as if there
+// were no Approver.
+var ErrUnattended = errors.New("no one to approve")
+
 // Approver asks a person whether to execute a change set. A nil Approver
 // means nobody is there: protected stacks stop and wait for approval.
 type Approver interface {
