@@ -89,11 +89,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		subs:   map[int]func(ObjectCreated){},
 		served: make(chan struct{}),
 	}
-	s.backends, err = newBackends(s)
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("start sandbox: %w", err)
-	}
+	s.backends = newBackends(s)
 	for _, a := range opts.Accounts {
 		akid, secret := s.backends.rootKeys(a.ID)
 		s.accounts = append(s.accounts, Account{Name: a.Name, ID: a.ID, AccessKeyID: akid, SecretAccessKey: secret})
