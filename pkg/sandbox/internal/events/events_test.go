@@ -1,86 +1,98 @@
 package events_test
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"net/http"
+	"context"
+	"errors"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/sandboxtest"
 )
 
-// putEvents sends a PutEvents request signed with the SDK's signer, as the
-// eventbridge client does (the eventbridge client module is not a dependency).
-func putEvents(t *testing.T, url string, creds aws.Credentials, body string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"/", bytes.NewReader([]byte(body)))
-	if err != nil {
-		t.Fatal(err)
+// withBody replaces the JSON the client serialized with body, so the server's
+// handling of requests no SDK would send is still tested through the real
+// client's signing and error decoding.
+func withBody(body string) func(*eventbridge.Options) {
+	return func(o *eventbridge.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			// Before the build step's content-length and the finalize step's
+			// payload hash, so the request stays correctly signed.
+			return s.Build.Add(middleware.BuildMiddlewareFunc("ReplaceBody",
+				func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+					req, ok := in.Request.(*smithyhttp.Request)
+					if !ok {
+						return middleware.BuildOutput{}, middleware.Metadata{}, errors.New("unexpected request type")
+					}
+					req, err := req.SetStream(strings.NewReader(body))
+					if err != nil {
+						return middleware.BuildOutput{}, middleware.Metadata{}, err
+					}
+					in.Request = req
+					return next.HandleBuild(ctx, in)
+				}), middleware.Before)
+		})
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AWSEvents.PutEvents")
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "events", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("decode response: %v", err)
-	}
-	return resp.StatusCode, out
 }
 
 func TestPutEvents(t *testing.T) {
 	sb := sandboxtest.Start(t)
-	a, _ := sb.Account("master")
-	creds := aws.Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey}
-	status, out := putEvents(t, sb.URL(), creds, `{"Entries":[
-		{"Source":"stackerless","DetailType":"Run Finished","Detail":"{\"status\":\"ok\"}","Resources":["arn:x"]},
-		{"Source":"stackerless","DetailType":"Bad","Detail":"not json"},
-		{"Source":"stackerless","Detail":"{}"}]}`)
-	if status != 200 {
-		t.Fatalf("status %d: %v", status, out)
+	client := eventbridge.NewFromConfig(sb.AWSConfig("master"))
+	out, err := client.PutEvents(t.Context(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{
+		{Source: aws.String("stackerless"), DetailType: aws.String("Run Finished"), Detail: aws.String(`{"status":"ok"}`), Resources: []string{"arn:x"}},
+		{Source: aws.String("stackerless"), DetailType: aws.String("Bad"), Detail: aws.String("not json")},
+		{Source: aws.String("stackerless"), Detail: aws.String("{}")},
+	}})
+	if err != nil {
+		t.Fatalf("PutEvents: %v", err)
 	}
-	entries, _ := out["Entries"].([]any)
-	if out["FailedEntryCount"] != float64(2) || len(entries) != 3 {
-		t.Fatalf("got %v", out)
+	if out.FailedEntryCount != 2 || len(out.Entries) != 3 {
+		t.Fatalf("got FailedEntryCount %d, %d entries", out.FailedEntryCount, len(out.Entries))
 	}
-	e0, _ := entries[0].(map[string]any)
-	e1, _ := entries[1].(map[string]any)
-	e2, _ := entries[2].(map[string]any)
-	if e0["EventId"] == nil || e1["ErrorCode"] != "MalformedDetail" || e2["ErrorCode"] != "InvalidArgument" {
-		t.Fatalf("entries = %v", entries)
+	e0, e1, e2 := out.Entries[0], out.Entries[1], out.Entries[2]
+	if aws.ToString(e0.EventId) == "" || e0.ErrorCode != nil ||
+		aws.ToString(e1.ErrorCode) != "MalformedDetail" || e1.EventId != nil ||
+		aws.ToString(e2.ErrorCode) != "InvalidArgument" || e2.EventId != nil {
+		t.Fatalf("entries = %+v", out.Entries)
 	}
 	got := sb.Events()
 	if len(got) != 1 || got[0].DetailType != "Run Finished" || got[0].Account != "111111111111" || got[0].EventBusName != "default" ||
-		got[0].EventID != e0["EventId"] || len(got[0].Resources) != 1 {
+		got[0].EventID != aws.ToString(e0.EventId) || len(got[0].Resources) != 1 || got[0].Detail != `{"status":"ok"}` {
 		t.Fatalf("Events() = %+v", got)
 	}
 
 	tests := []struct {
-		name, body, code string
-		status           int
+		name   string
+		in     *eventbridge.PutEventsInput
+		opts   []func(*eventbridge.Options)
+		code   string
+		status int
 	}{
-		{"no entries", `{"Entries":[]}`, "ValidationException", 400},
-		{"malformed JSON", `{"Entries":`, "SerializationException", 400},
+		{"no entries", &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{}}, nil, "ValidationException", 400},
+		{"malformed JSON", &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Source: aws.String("x")}}},
+			[]func(*eventbridge.Options){withBody(`{"Entries":`)}, "SerializationException", 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, out := putEvents(t, sb.URL(), creds, tt.body)
-			if status != tt.status || out["__type"] != tt.code {
-				t.Fatalf("got %d %v, want %d %s", status, out, tt.status, tt.code)
+			_, err := client.PutEvents(t.Context(), tt.in, tt.opts...)
+			var apiErr smithy.APIError
+			var respErr *awshttp.ResponseError
+			if !errors.As(err, &apiErr) || !errors.As(err, &respErr) {
+				t.Fatalf("got %v, want an API error", err)
+			}
+			if apiErr.ErrorCode() != tt.code || respErr.HTTPStatusCode() != tt.status {
+				t.Fatalf("got %d %s (%v), want %d %s", respErr.HTTPStatusCode(), apiErr.ErrorCode(), err, tt.status, tt.code)
 			}
 		})
+	}
+	if n := len(sb.Events()); n != 1 {
+		t.Fatalf("rejected requests recorded events: %d", n)
 	}
 }
