@@ -55,25 +55,17 @@ func (c sandboxClients) Outputs(ctx context.Context, profile, region, stack stri
 	out, err := cloudformation.NewFromConfig(c.config(profile, region)).DescribeStacks(ctx,
 		&cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
-		if strings.Contains(err.Error(), "does not exist") {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
 			return nil, fmt.Errorf("%s: %w", stack, ErrStackNotFound)
 		}
-		return nil, err
+		return nil, fmt.Errorf("describe stack %s: %w", stack, err)
 	}
 	outs := map[string]string{}
 	for _, o := range out.Stacks[0].Outputs {
 		outs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
 	return outs, nil
-}
-
-// skipUnserved skips the test while the sandbox does not serve a service yet.
-func skipUnserved(t *testing.T, err error) {
-	t.Helper()
-	var ae smithy.APIError
-	if errors.As(err, &ae) && (ae.ErrorCode() == "NotImplemented" || ae.ErrorCode() == "UnknownService") {
-		t.Skipf("sandbox does not serve this service yet: %v", err)
-	}
 }
 
 func TestSSMStoreSandbox(t *testing.T) {
@@ -84,7 +76,6 @@ func TestSSMStoreSandbox(t *testing.T) {
 		t.Helper()
 		_, err := ssm.NewFromConfig(clients.config(profile, region)).PutParameter(ctx, &ssm.PutParameterInput{
 			Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString})
-		skipUnserved(t, err)
 		if err != nil {
 			t.Fatalf("put parameter: %v", err)
 		}
@@ -109,24 +100,33 @@ func TestXrefSandbox(t *testing.T) {
 	sb := sandboxtest.Start(t)
 	clients := sandboxClients{sb: sb}
 	ctx := t.Context()
-	cfn := cloudformation.NewFromConfig(clients.config("prod", "us-east-1"))
-	const body = `{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-		"Outputs": {"ZoneId": {"Value": "Z123"}}}`
-	_, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("corp-dns"), TemplateBody: aws.String(body)})
-	skipUnserved(t, err)
-	if err != nil {
-		t.Fatalf("create stack: %v", err)
+	// The same stack name in two accounts with different outputs: a lookup
+	// that read the default (master) credentials instead of the consuming
+	// stack's profile would get the wrong value (stacker issue #743).
+	for profile, zone := range map[string]string{"prod": "Z-prod", "master": "Z-master"} {
+		cfn := cloudformation.NewFromConfig(clients.config(profile, "us-east-1"))
+		body := `{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+			"Outputs": {"ZoneId": {"Value": "` + zone + `"}}}`
+		_, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("corp-dns"), TemplateBody: aws.String(body)})
+		if err != nil {
+			t.Fatalf("create stack in %s: %v", profile, err)
+		}
+		waitComplete(ctx, t, cfn, "corp-dns")
 	}
-	waitComplete(ctx, t, cfn, "corp-dns")
 
 	xref := XrefHandler{Reader: clients}
 	rxref := RxrefHandler{Reader: clients, Qualify: func(n string) string { return "corp-" + n }}
 	runHandlerCases(t, []handlerCase{
 		{name: "xref in the consumer's account", h: xref,
-			call: LookupCall{Input: "corp-dns::ZoneId", Profile: "prod", Region: "us-east-1"}, want: "Z123"},
-		{name: "rxref", h: rxref, call: LookupCall{Input: "dns::ZoneId", Profile: "prod", Region: "us-east-1"}, want: "Z123"},
+			call: LookupCall{Input: "corp-dns::ZoneId", Profile: "prod", Region: "us-east-1"}, want: "Z-prod"},
+		{name: "rxref in the consumer's account", h: rxref,
+			call: LookupCall{Input: "dns::ZoneId", Profile: "prod", Region: "us-east-1"}, want: "Z-prod"},
+		{name: "default credentials are master's", h: xref,
+			call: LookupCall{Input: "corp-dns::ZoneId", Region: "us-east-1"}, want: "Z-master"},
 		{name: "other account has no such stack", h: xref,
 			call: LookupCall{Input: "corp-dns::ZoneId", Profile: "stage", Region: "us-east-1"}, wantErr: `Stack: "corp-dns" does not exist`},
+		{name: "other region has no such stack", h: rxref,
+			call: LookupCall{Input: "dns::ZoneId", Profile: "prod", Region: "eu-west-1"}, wantErr: `Stack: "corp-dns" does not exist`},
 		{name: "missing output", h: xref,
 			call: LookupCall{Input: "corp-dns::Nope", Profile: "prod", Region: "us-east-1"}, wantErr: "Output Nope does not exist on stack corp-dns"},
 	})
