@@ -46,6 +46,9 @@ type Config struct {
 	// Warnings are non-fatal findings, e.g. a deprecated construct or an
 	// environment name left unsubstituted. Callers print them.
 	Warnings []string
+
+	// stackIndex maps names to positions in Stacks (see Stack).
+	stackIndex map[string]int
 }
 
 // Stack is one stack definition.
@@ -162,6 +165,7 @@ func ParseIn(root, file string, data []byte, env Environment) (*Config, error) {
 	c.File = file
 	c.Root = root
 	c.Warnings = append(warnings, c.Warnings...)
+	c.indexStacks()
 	d.validate(c)
 	if err := d.errs.err(); err != nil {
 		return nil, err

@@ -97,10 +97,26 @@ func (c *Config) Path(p string) string {
 
 // Stack returns the stack with the given name, or nil.
 func (c *Config) Stack(name string) *Stack {
+	// The index makes planning a large config linear rather than quadratic.
+	// Stacks is exported and may have changed since it was built, so a hit
+	// is checked and anything else falls back to the scan.
+	if i, ok := c.stackIndex[name]; ok && i < len(c.Stacks) && c.Stacks[i].Name == name {
+		return c.Stacks[i]
+	}
 	for _, s := range c.Stacks {
 		if s.Name == name {
 			return s
 		}
 	}
 	return nil
+}
+
+// indexStacks maps each stack name to its first definition.
+func (c *Config) indexStacks() {
+	c.stackIndex = make(map[string]int, len(c.Stacks))
+	for i, s := range c.Stacks {
+		if _, dup := c.stackIndex[s.Name]; !dup {
+			c.stackIndex[s.Name] = i
+		}
+	}
 }
