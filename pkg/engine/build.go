@@ -59,6 +59,12 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		st := existing.Status
 		switch {
 		case st.InProgress():
+			if s.Reason != "waiting" {
+				// A retried Advance finds the operation it started itself.
+				if own, err := e.resumeOwn(ctx, run, cf, s, existing); own || err != nil {
+					return err
+				}
+			}
 			if s.Spec.WaitInProgress {
 				if s.Reason != "waiting" {
 					e.set(s, Pending, "waiting")
@@ -99,6 +105,7 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		in.Token = run.token(s, "create")
 		id, err := cf.Create(ctx, in)
 		if err != nil {
+			s.Attempt-- // a retry must send the same token
 			return err
 		}
 		s.StackID, s.Phase = id, PhaseCreate
@@ -122,10 +129,63 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		e.set(s, Skipped, reasonNoChange)
 		return nil
 	case err != nil:
+		s.Attempt-- // a retry must send the same token
 		return err
 	}
 	s.Phase = PhaseUpdate
 	e.set(s, Submitted, reasonUpdating)
+	return nil
+}
+
+// resumeOwn handles a stack found in progress at its start: when that
+// operation is the one this step started in an Advance whose result was
+// lost (a Lambda retry), resending the call with the same ClientRequestToken
+// gets CloudFormation's first answer, and the step follows that operation.
+// Someone else's operation rejects the token, and own is false. Only
+// transient errors are returned.
+func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *StackState, existing *cfn.Stack) (own bool, err error) {
+	var prior *cfn.Stack
+	switch existing.Status {
+	case "CREATE_IN_PROGRESS":
+	case "UPDATE_IN_PROGRESS":
+		if e.Options.Interactive || s.Spec.Protected {
+			return false, nil // these go through change sets, named per attempt
+		}
+		prior = existing
+	default:
+		return false, nil
+	}
+	prep, err := e.Preparer.Prepare(ctx, run, s, prior)
+	if err != nil || prep.RequiresChangeSet {
+		return false, transientOnly(err)
+	}
+	in := prep.Input
+	s.Attempt++
+	if prior == nil {
+		in.Token = run.token(s, "create")
+		id, err := cf.Create(ctx, in)
+		if err != nil || id != existing.ID {
+			s.Attempt--
+			return false, transientOnly(err)
+		}
+		s.StackID, s.Phase, s.OpStarted = id, PhaseCreate, time.Now()
+		e.set(s, Submitted, reasonCreating)
+		return true, nil
+	}
+	in.Token = run.token(s, "update")
+	if err := cf.Update(ctx, in); err != nil {
+		s.Attempt--
+		return false, transientOnly(err)
+	}
+	s.StackID, s.Phase, s.OpStarted = existing.ID, PhaseUpdate, time.Now()
+	e.set(s, Submitted, reasonUpdating)
+	return true, nil
+}
+
+func transientOnly(err error) error {
+	if err != nil && isTransient(err) {
+		return err
+	}
 	return nil
 }
 
