@@ -5,10 +5,14 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 # Go packages; the CDK app (infra/) and the Lambdas (functions/) join when they exist.
 PKGS := ./pkg/... ./cmd/...
 
-.PHONY: build test unit conformance lint bench fuzz clean
+.PHONY: build test unit conformance lint bench fuzz clean demo
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stackerless
+
+## demo: start a local AWS sandbox and deploy the cross-account example into it, step by step.
+demo:
+	$(GO) run ./cmd/stackerless demo
 
 ## test: lint, unit and sandbox tests, then the AWS CLI conformance script.
 test: lint unit conformance

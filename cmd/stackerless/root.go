@@ -34,6 +34,7 @@ func newRootCommand() *cobra.Command {
 		newStackerCommand("info", "Print the outputs of the config's stacks"),
 		newGraphCommand(),
 		newSandboxCommand(),
+		newDemoCommand(),
 	)
 	return root
 }
