@@ -180,8 +180,16 @@ func (p *Project) checkTemplate(s *config.Stack) error {
 		_, err := os.Stat(path)
 		return err
 	}
-	_, err := rawtemplate.Load(rawtemplate.Input{Path: path, Name: s.Name})
-	return err
+	t, err := rawtemplate.Load(rawtemplate.Input{Path: path, Name: s.Name})
+	if err != nil {
+		return err
+	}
+	if !p.Config.UploadTemplates() {
+		// Beyond stacker: a body CloudFormation would refuse inline is a
+		// config error before any call, not a failed stack.
+		return rawtemplate.CheckInlineSize(s.Name, t.Body)
+	}
+	return nil
 }
 
 func (p *Project) profileOf(s *config.Stack) string {
