@@ -217,9 +217,6 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 		}
 	}
 
-	if svc.handler == nil {
-		return svc, awsapi.Errorf(http.StatusNotImplemented, "NotImplemented", "The sandbox does not implement %s yet.", svc.name)
-	}
 	svc.handler.ServeHTTP(w, r.WithContext(awsapi.WithCall(r.Context(), call)))
 	return svc, nil
 }
