@@ -66,11 +66,13 @@ func newWorld(t *testing.T) *world {
 }
 
 // baseConfig is master's sandbox config with the SDK's standard retryer,
-// backing off briefly so that retried throttling keeps tests fast.
+// backing off briefly so that retried throttling keeps tests fast, and
+// trying often enough that a share of throttled calls never exhausts it.
 func baseConfig(sb *sandbox.Sandbox) aws.Config {
 	cfg := sb.AWSConfig("master")
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 10
 			o.MaxBackoff = 5 * time.Millisecond
 			o.RateLimiter = ratelimit.None
 		})

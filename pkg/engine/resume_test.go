@@ -244,7 +244,6 @@ func TestTransientFaults(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("not done: %s", statusLines(run))
 			}
-			// A step that fails anyway is retried, as the state machine does.
 			if err := e.Advance(t.Context(), run); err != nil {
 				failures++
 			}
@@ -254,8 +253,8 @@ func TestTransientFaults(t *testing.T) {
 				t.Errorf("%s", s)
 			}
 		}
-		if failures > run.Steps/4 {
-			t.Errorf("%d of %d steps failed: the SDK's retries should absorb most throttling", failures, run.Steps)
+		if failures > 0 {
+			t.Errorf("%d of %d steps failed: the SDK's retries should absorb the throttling", failures, run.Steps)
 		}
 	})
 }
