@@ -210,11 +210,12 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 	return nil
 }
 
-// drive advances run until it is done, waiting one poll interval between
-// steps. Transient errors are retried with backoff a few times.
+// drive advances run until it is done, starting a step every poll interval.
+// Transient errors are retried with backoff a few times.
 func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval time.Duration) error {
 	retries := 0
 	for {
+		started := time.Now()
 		if err := eng.Advance(ctx, run); err != nil {
 			retries++
 			if retries > 5 || ctx.Err() != nil {
@@ -229,7 +230,7 @@ func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval ti
 		if run.Done {
 			return nil
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := sleep(ctx, interval-time.Since(started)); err != nil {
 			return err
 		}
 	}

@@ -28,6 +28,9 @@ import (
 	"github.com/stackerless/stackerless/pkg/rawtemplate"
 )
 
+// templatePrefix is where stacker keeps rendered templates in its bucket.
+const templatePrefix = "stack_templates/"
+
 // Capabilities stacker always grants, so templates with named IAM resources
 // and macros deploy without per-stack settings.
 var capabilities = []string{"CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"}
@@ -193,6 +196,8 @@ func (p *Project) bucketRegion() string {
 
 // upload puts a template in the stacker bucket under its content-addressed
 // key, unless it is there already, and returns the URL CloudFormation reads.
+// The bucket's template keys are listed once per project, so a run that
+// changes nothing costs no S3 call per stack.
 func (p *Project) upload(ctx context.Context, r *Rendered) (string, error) {
 	cfg, err := p.awsConfig(ctx, p.opts.Profile, p.bucketRegion())
 	if err != nil {
@@ -200,14 +205,16 @@ func (p *Project) upload(ctx context.Context, r *Rendered) (string, error) {
 	}
 	client := s3.NewFromConfig(cfg)
 	bucket := p.Config.BucketName()
-	if err := p.ensureBucket(ctx, client, bucket, cfg.Region); err != nil {
-		return "", err
+	p.uploadMu.Lock()
+	defer p.uploadMu.Unlock()
+	if p.templateKeys == nil {
+		keys, err := listTemplates(ctx, client, bucket, cfg.Region)
+		if err != nil {
+			return "", err
+		}
+		p.templateKeys = keys
 	}
-	_, err = client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(r.Key)})
-	if err != nil && !isNotFound(err) {
-		return "", fmt.Errorf("check template s3://%s/%s: %w", bucket, r.Key, err)
-	}
-	if err != nil {
+	if !p.templateKeys[r.Key] {
 		_, err = client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(r.Key), Body: bytes.NewReader(r.Body),
 			ContentType: aws.String("application/json"), ServerSideEncryption: s3types.ServerSideEncryptionAes256,
@@ -215,6 +222,7 @@ func (p *Project) upload(ctx context.Context, r *Rendered) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("upload template s3://%s/%s: %w", bucket, r.Key, err)
 		}
+		p.templateKeys[r.Key] = true
 	}
 	return templateURL(bucket, cfg.Region, r.Key), nil
 }
@@ -227,30 +235,34 @@ func templateURL(bucket, region, key string) string {
 	return fmt.Sprintf("https://s3.%s.amazonaws.com/%s/%s", region, bucket, key)
 }
 
-// ensureBucket creates the stacker bucket when it is missing, as stacker does.
-func (p *Project) ensureBucket(ctx context.Context, client *s3.Client, bucket, region string) error {
-	p.mu.Lock()
-	ready := p.bucketReady
-	p.mu.Unlock()
-	if ready {
-		return nil
-	}
-	_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
-	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("check stacker bucket %s: %w", bucket, err)
-	}
-	if err != nil {
-		in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
-		if region != "" && region != "us-east-1" {
-			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
+// listTemplates returns the template keys in the stacker bucket, creating
+// the bucket when it is missing, as stacker does.
+func listTemplates(ctx context.Context, client *s3.Client, bucket, region string) (map[string]bool, error) {
+	keys := map[string]bool{}
+	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(templatePrefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if isNotFound(err) {
+			return keys, createBucket(ctx, client, bucket, region)
 		}
-		if _, err := client.CreateBucket(ctx, in); err != nil {
-			return fmt.Errorf("create stacker bucket %s: %w", bucket, err)
+		if err != nil {
+			return nil, fmt.Errorf("list templates in s3://%s: %w", bucket, err)
+		}
+		for _, o := range page.Contents {
+			keys[aws.ToString(o.Key)] = true
 		}
 	}
-	p.mu.Lock()
-	p.bucketReady = true
-	p.mu.Unlock()
+	return keys, nil
+}
+
+func createBucket(ctx context.Context, client *s3.Client, bucket, region string) error {
+	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
+	if region != "" && region != "us-east-1" {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
+	}
+	if _, err := client.CreateBucket(ctx, in); err != nil {
+		return fmt.Errorf("create stacker bucket %s: %w", bucket, err)
+	}
 	return nil
 }
 
@@ -291,12 +303,34 @@ type outputReader struct {
 	run     *engine.Run
 }
 
+// stackKey identifies a deployed stack: the same name can exist in several
+// accounts and regions.
+type stackKey struct{ fqn, profile, region string }
+
+// runOutputs finds the outputs of one of run's finished stacks through an
+// index of them, rebuilt when a stack is missing from it (it may have
+// finished since).
+func (p *Project) runOutputs(run *engine.Run, key stackKey) (map[string]string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if outs, ok := p.outputs[key]; ok && p.outputsRun == run {
+		return outs, true
+	}
+	p.outputsRun = run
+	p.outputs = map[stackKey]map[string]string{}
+	for _, s := range run.Stacks {
+		if s.Outputs != nil {
+			p.outputs[stackKey{s.FQN, s.Profile, s.Region}] = s.Outputs
+		}
+	}
+	outs, ok := p.outputs[key]
+	return outs, ok
+}
+
 func (o *outputReader) Outputs(ctx context.Context, profile, region, stackName string) (map[string]string, error) {
 	if o.run != nil {
-		for _, s := range o.run.Stacks {
-			if s.FQN == stackName && s.Profile == profile && s.Region == region && s.Outputs != nil {
-				return s.Outputs, nil
-			}
+		if outs, ok := o.project.runOutputs(o.run, stackKey{stackName, profile, region}); ok {
+			return outs, nil
 		}
 	}
 	c, err := o.project.CloudFormation(ctx, profile, region)

@@ -66,9 +66,15 @@ type Project struct {
 	Graph  *graph.Graph
 	opts   Options
 
-	mu          sync.Mutex
-	bucketReady bool
-	cfnClients  map[[2]string]engine.CloudFormation
+	mu         sync.Mutex
+	cfnClients map[[2]string]engine.CloudFormation
+	// outputs indexes the outputs of outputsRun's finished stacks.
+	outputs    map[stackKey]map[string]string
+	outputsRun *engine.Run
+	// uploadMu guards templateKeys, the stacker bucket's template keys
+	// (nil until listed).
+	uploadMu     sync.Mutex
+	templateKeys map[string]bool
 }
 
 // UsageError is a problem with how stackerless was called (exit code 2).
@@ -137,6 +143,7 @@ func Load(opts Options) (*Project, error) {
 // validateStacks checks what each stack names: lookups, profile, template.
 func (p *Project) validateStacks() error {
 	var errs config.Errors
+	checked := map[string]bool{}
 	for _, s := range p.Config.Stacks {
 		if err := lookup.CheckVariables(s.Name, s.Variables); err != nil {
 			errs = append(errs, s.Errorf("variables", "%v", err))
@@ -155,7 +162,7 @@ func (p *Project) validateStacks() error {
 				errs = append(errs, s.Errorf("class_path", "%v", err))
 			}
 		case s.TemplatePath != "":
-			if err := p.checkTemplate(s); err != nil {
+			if err := p.checkTemplate(s, checked); err != nil {
 				errs = append(errs, s.Errorf("template_path", "%v", err))
 			}
 		}
@@ -174,11 +181,19 @@ func (p *Project) validateStacks() error {
 
 // checkTemplate loads a raw template to prove it exists and parses. Jinja
 // templates need resolved variables, so only their presence is checked.
-func (p *Project) checkTemplate(s *config.Stack) error {
+// Stacks often share a template: each file is checked once (checked holds
+// the successes, so every stack of a broken file still gets its error).
+func (p *Project) checkTemplate(s *config.Stack, checked map[string]bool) error {
 	path := p.Config.Path(s.TemplatePath)
+	if checked[path] {
+		return nil
+	}
 	if strings.HasSuffix(path, ".j2") {
-		_, err := os.Stat(path)
-		return err
+		if _, err := os.Stat(path); err != nil {
+			return err
+		}
+		checked[path] = true
+		return nil
 	}
 	t, err := rawtemplate.Load(rawtemplate.Input{Path: path, Name: s.Name})
 	if err != nil {
@@ -187,8 +202,11 @@ func (p *Project) checkTemplate(s *config.Stack) error {
 	if !p.Config.UploadTemplates() {
 		// Beyond stacker: a body CloudFormation would refuse inline is a
 		// config error before any call, not a failed stack.
-		return rawtemplate.CheckInlineSize(s.Name, t.Body)
+		if err := rawtemplate.CheckInlineSize(s.Name, t.Body); err != nil {
+			return err
+		}
 	}
+	checked[path] = true
 	return nil
 }
 

@@ -67,6 +67,8 @@ type Run struct {
 	Done bool `json:"done"`
 	// Steps counts Advance calls, for reports and benchmarks.
 	Steps int `json:"steps"`
+
+	byName map[string]*StackState
 }
 
 // StackState is one stack's step within a run.
@@ -133,13 +135,16 @@ type Spec struct {
 }
 
 // Stack returns the step for name, or nil.
+// It indexes the steps on first use; the index is rebuilt when Stacks
+// changes length (steps are never renamed).
 func (r *Run) Stack(name string) *StackState {
-	for _, s := range r.Stacks {
-		if s.Name == name {
-			return s
+	if len(r.byName) != len(r.Stacks) {
+		r.byName = make(map[string]*StackState, len(r.Stacks))
+		for _, s := range r.Stacks {
+			r.byName[s.Name] = s
 		}
 	}
-	return nil
+	return r.byName[name]
 }
 
 // Failed returns the names of the failed steps, in plan order.
