@@ -31,21 +31,32 @@ func badStatus(fqn string, status cfn.StackStatus, why string) error {
 	return fmt.Errorf("Stack: %q cannot be updated nor re-created from state %s: %s", fqn, status, why)
 }
 
-func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error {
+// lookUp opens build and diff: a disabled stack is skipped (cf nil), else
+// the deployed stack is described: nil when there is none, while a
+// REVIEW_IN_PROGRESS placeholder is kept, as a CREATE change set can use it.
+func (e *Engine) lookUp(ctx context.Context, s *StackState) (CloudFormation, *cfn.Stack, error) {
 	if !s.Spec.Enabled {
 		e.set(s, Skipped, reasonDisabled)
-		return nil
+		return nil, nil, nil
 	}
 	cf, err := e.client(ctx, s)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	existing, err := cf.Describe(ctx, s.FQN)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if existing != nil && existing.Status.Gone() && existing.Status != "REVIEW_IN_PROGRESS" {
 		existing = nil
+	}
+	return cf, existing, nil
+}
+
+func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error {
+	cf, existing, err := e.lookUp(ctx, s)
+	if cf == nil || err != nil {
+		return err
 	}
 	if existing != nil && s.Spec.Locked && !s.Spec.Forced {
 		s.Outputs = existing.Outputs

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,20 +13,9 @@ import (
 // startDiff computes a change set for the stack and shows it without
 // executing it, as stacker diff does.
 func (e *Engine) startDiff(ctx context.Context, run *Run, s *StackState) error {
-	if !s.Spec.Enabled {
-		e.set(s, Skipped, reasonDisabled)
-		return nil
-	}
-	cf, err := e.client(ctx, s)
-	if err != nil {
+	cf, existing, err := e.lookUp(ctx, s)
+	if cf == nil || err != nil {
 		return err
-	}
-	existing, err := cf.Describe(ctx, s.FQN)
-	if err != nil {
-		return err
-	}
-	if existing != nil && existing.Status.Gone() && existing.Status != "REVIEW_IN_PROGRESS" {
-		existing = nil
 	}
 	if s.Spec.Locked && !s.Spec.Forced {
 		if existing != nil {
@@ -35,7 +25,7 @@ func (e *Engine) startDiff(ctx context.Context, run *Run, s *StackState) error {
 		return nil
 	}
 	if !s.Spec.HasTemplate {
-		return fmt.Errorf("%s", ErrNoTemplate)
+		return errors.New(ErrNoTemplate)
 	}
 	prep, err := e.Preparer.Prepare(ctx, run, s, existing)
 	if err != nil {
