@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -194,6 +195,9 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 			ContinueRollback: f.continueRollback, ReplacementsOnly: f.replacementsOnly, Tail: f.tail,
 			ServiceRole: proj.Config.ServiceRole,
 		},
+	}
+	if f.verbose {
+		eng.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	// Asked on stdin, as stacker does (also when it is a pipe); closed or
 	// empty input means nobody is there and protected stacks stop for approval.

@@ -164,7 +164,9 @@ stacks:
 			"dependent-rollback-parent: failed (rolled back new stack)",
 			"dependent-rollback-child: failed (dependency has failed)",
 			"independent: complete (creating new stack)",
-			"The following steps failed: dependent-rollback-parent, dependent-rollback-child")
+			"The following steps failed: dependent-rollback-parent, dependent-rollback-child",
+			// -v logs what CloudFormation reported at each poll.
+			"msg=describe stack=dependent-rollback-parent", "cfn_status=ROLLBACK_COMPLETE")
 	})
 	t.Run("28 raw template parameter resolution", func(t *testing.T) {
 		cfg := c.writeConfig("params.yaml", "namespace: func-fail\nstacks:\n  - name: noparams\n    template_path: vpc.yaml\n    variables:\n      PublicSubnets: 10.0.0.0/24\n")

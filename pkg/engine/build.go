@@ -47,6 +47,7 @@ func (e *Engine) lookUp(ctx context.Context, s *StackState) (CloudFormation, *cf
 	if err != nil {
 		return nil, nil, err
 	}
+	e.debug("describe", s, "cfn_status", statusOf(existing))
 	if existing != nil && existing.Status.Gone() && existing.Status != "REVIEW_IN_PROGRESS" {
 		existing = nil
 	}
@@ -255,7 +256,7 @@ func (e *Engine) pollStack(ctx context.Context, run *Run, s *StackState) error {
 	if err != nil {
 		return err
 	}
-	stack, err := describe(ctx, cf, s)
+	stack, err := e.describe(ctx, cf, s)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (e *Engine) pollDestroy(ctx context.Context, run *Run, s *StackState) error
 	if err != nil {
 		return err
 	}
-	stack, err := describe(ctx, cf, s)
+	stack, err := e.describe(ctx, cf, s)
 	if err != nil {
 		return err
 	}

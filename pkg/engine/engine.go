@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -89,6 +90,15 @@ type Engine struct {
 	Reporter Reporter
 	Approver Approver
 	Options  Options
+	// Log receives debug records of what CloudFormation reports and what
+	// the engine decides; nil logs nothing.
+	Log *slog.Logger
+}
+
+func (e *Engine) debug(msg string, s *StackState, args ...any) {
+	if e.Log != nil {
+		e.Log.Debug(msg, append([]any{"stack", s.Name, "fqn", s.FQN, "state", s.State, "phase", s.Phase}, args...)...)
+	}
 }
 
 // Advance performs one step of run: it polls stacks in flight, starts stacks
@@ -207,6 +217,7 @@ func (e *Engine) set(s *StackState, state State, reason string) {
 	if state.Terminal() {
 		s.Phase = PhaseNone
 	}
+	e.debug("status", s, "reason", reason)
 	if e.Reporter != nil {
 		e.Reporter.Status(s)
 	}
@@ -256,11 +267,24 @@ func (e *Engine) poll(ctx context.Context, run *Run, s *StackState) error {
 
 // describe finds the stack of a step, by ID when known so that a deleted
 // stack still answers (DELETE_COMPLETE) rather than vanishing.
-func describe(ctx context.Context, cf CloudFormation, s *StackState) (*cfn.Stack, error) {
+func (e *Engine) describe(ctx context.Context, cf CloudFormation, s *StackState) (*cfn.Stack, error) {
+	ref := s.FQN
 	if s.StackID != "" {
-		return cf.Describe(ctx, s.StackID)
+		ref = s.StackID
 	}
-	return cf.Describe(ctx, s.FQN)
+	stack, err := cf.Describe(ctx, ref)
+	if err == nil {
+		e.debug("describe", s, "cfn_status", statusOf(stack))
+	}
+	return stack, err
+}
+
+// statusOf is a stack's status for logs, "" when there is no stack.
+func statusOf(stack *cfn.Stack) cfn.StackStatus {
+	if stack == nil {
+		return ""
+	}
+	return stack.Status
 }
 
 // tail reports new stack events when tailing.
