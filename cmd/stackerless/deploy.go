@@ -53,7 +53,7 @@ func (f *stackerFlags) register(cmd *cobra.Command, action engine.Action) {
 	fl.StringVarP(&f.region, "region", "r", "", "default AWS region for stacks that set none")
 	fl.StringVarP(&f.profile, "profile", "p", "", "default AWS profile for stacks that set none")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment override KEY=VALUE (repeatable)")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log more")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log what CloudFormation reports at each poll (debug)")
 	if action == "info" {
 		return
 	}
@@ -61,7 +61,7 @@ func (f *stackerFlags) register(cmd *cobra.Command, action engine.Action) {
 	fl.StringSliceVar(&f.targets, "targets", nil, "only these targets (as --stacks)")
 	fl.IntVarP(&f.maxParallel, "max-parallel", "j", 0, "stacks in flight at once (0 = no limit)")
 	fl.BoolVarP(&f.tail, "tail", "t", false, "print stack events as they happen")
-	fl.DurationVar(&f.pollInterval, "poll-interval", pollIntervalDefault(), "how often to poll CloudFormation (default STACKER_STACK_POLL_TIME seconds, else 30s)")
+	fl.DurationVar(&f.pollInterval, "poll-interval", pollIntervalDefault(), "how often to poll CloudFormation; the default comes from STACKER_STACK_POLL_TIME (seconds), as in stacker")
 	switch action {
 	case engine.Destroy:
 		fl.BoolVarP(&f.forceDestroy, "force", "f", false, "destroy the stacks (without it, only print the plan)")
