@@ -126,7 +126,14 @@ func loadProject(cmd *cobra.Command, f *stackerFlags, args []string) (*deploy.Pr
 	if _, err := os.Stat(awsConfigFile); err != nil {
 		awsConfigFile = ""
 	}
-	var opts []awsprofile.Option
+	// Static keys may live in the shared credentials file, as `aws configure` puts them.
+	credsFile := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if credsFile == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			credsFile = filepath.Join(home, ".aws", "credentials")
+		}
+	}
+	opts := []awsprofile.Option{awsprofile.WithCredentialsFile(credsFile)}
 	if isTerminal(os.Stdin) {
 		opts = append(opts, awsprofile.WithTokenProvider(promptMFA(cmd)))
 	}

@@ -80,6 +80,12 @@ func NewProvider(path string, opts ...Option) (*Provider, error) {
 	if p.file == nil {
 		if path == "" {
 			p.file = &File{Profiles: map[string]*Profile{}}
+			// Without a config file, the credentials file alone still names profiles.
+			if data, err := os.ReadFile(p.credsPath); p.credsPath != "" && err == nil {
+				if err := p.file.ParseCredentials(p.credsPath, data); err != nil {
+					return nil, err
+				}
+			}
 		} else {
 			f, err := LoadFile(path, p.credsPath)
 			if err != nil {

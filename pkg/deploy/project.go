@@ -154,7 +154,7 @@ func (p *Project) validateStacks() error {
 			if s.Profile == "" {
 				key = "name"
 			}
-			errs = append(errs, s.Errorf(key, "profile %q is not defined in the AWS config file (AWS_CONFIG_FILE)", profile))
+			errs = append(errs, s.Errorf(key, "profile %q is not defined in the AWS config file (AWS_CONFIG_FILE) or credentials file (AWS_SHARED_CREDENTIALS_FILE)", profile))
 		}
 		switch {
 		case s.ClassPath != "":
