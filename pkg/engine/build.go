@@ -309,9 +309,31 @@ func (e *Engine) pollStack(ctx context.Context, run *Run, s *StackState) error {
 		}
 		e.set(s, Failed, "rolled back "+verb)
 	default:
+		if s.SettingsPending {
+			if err := e.applySettings(ctx, cf, s); err != nil {
+				return err
+			}
+		}
 		s.Outputs = stack.Outputs
 		e.set(s, Complete, s.Reason)
 	}
+	return nil
+}
+
+// applySettings gives a stack created through a change set what CreateStack
+// would have set: termination protection and the stack policy.
+func (e *Engine) applySettings(ctx context.Context, cf CloudFormation, s *StackState) error {
+	if s.Spec.TerminationProtection {
+		if err := cf.SetTerminationProtection(ctx, stackRef(s), true); err != nil {
+			return err
+		}
+	}
+	if s.Spec.StackPolicy != "" {
+		if err := cf.SetStackPolicy(ctx, stackRef(s), s.Spec.StackPolicy); err != nil {
+			return err
+		}
+	}
+	s.SettingsPending = false
 	return nil
 }
 
@@ -425,6 +447,7 @@ func (e *Engine) execute(ctx context.Context, run *Run, cf CloudFormation, s *St
 	s.ChangeSet, s.Sent = "", nil
 	if s.ChangeSetType == "CREATE" {
 		s.Phase = PhaseCreate
+		s.SettingsPending = s.Spec.TerminationProtection || s.Spec.StackPolicy != ""
 		e.set(s, Submitted, reasonCreating)
 	} else {
 		s.Phase = PhaseUpdate

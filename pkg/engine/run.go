@@ -104,6 +104,10 @@ type StackState struct {
 	// outputs of the template sent with a pending change set, for the
 	// parameter diff and diff's inferred outputs.
 	Sent *Sent `json:"sent,omitempty"`
+	// SettingsPending marks a stack created through a change set, which
+	// carries neither termination protection nor a stack policy: they are
+	// applied once the creation completes.
+	SettingsPending bool `json:"settings_pending,omitempty"`
 	// Approved is set when a stopped change set may be executed.
 	Approved bool `json:"approved,omitempty"`
 	// FailureReason is CloudFormation's reason for the first failed resource.
