@@ -156,7 +156,7 @@ func ParseIn(root, file string, data []byte, env Environment) (*Config, error) {
 	}
 	d := &decoder{errs: errorList{file: file}}
 	if env.IsYAML() {
-		doc = renderYAML(doc, env, &d.errs)
+		doc = renderYAML(doc, "", env, &d.errs)
 		if err := d.errs.err(); err != nil {
 			return nil, err
 		}

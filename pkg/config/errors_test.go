@@ -203,16 +203,16 @@ func TestValidationErrors(t *testing.T) {
 			name: "missing environment key (05)",
 			src:  "namespace: x\nstacks:\n  - name: vpc\n    class_path: a.B\n    variables:\n      PublicSubnets: ${vpc_public_subnets}\n      PrivateSubnets: ${vpc_private_subnets\n",
 			env:  Environment{"vpc_private_subnets": "10.128.8.0/22"},
-			want: []string{"stacker.yaml:6:22: Environment missing key vpc_public_subnets."},
+			want: []string{"stacker.yaml:6:22: stacks[0].variables.PublicSubnets: Environment missing key vpc_public_subnets."},
 		},
 		{
 			name: "missing key in a YAML environment",
 			src:  "namespace: x\nstacks:\n  - name: vpc\n    class_path: a.B\n    variables:\n      A: ${nope}\n      B: x-${also_nope}-y\n      C: ${list}-suffix\n",
 			env:  Environment{yamlSourceKey: true, "list": []any{"a"}},
 			want: []string{
-				"stacker.yaml:6:10: Environment missing key nope.",
-				"stacker.yaml:7:10: Environment missing key also_nope.",
-				"stacker.yaml:8:10: Environment key list can't be merged into a string",
+				"stacker.yaml:6:10: stacks[0].variables.A: Environment missing key nope.",
+				"stacker.yaml:7:10: stacks[0].variables.B: Environment missing key also_nope.",
+				"stacker.yaml:8:10: stacks[0].variables.C: Environment key list can't be merged into a string",
 			},
 		},
 		{

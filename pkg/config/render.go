@@ -89,6 +89,7 @@ strict:
 		if _, ok := env.lookup(p.name); !ok {
 			line, col := lineCol(text, p.start)
 			return "", nil, nil, Errors{{Pos: Position{File: file, Line: line, Column: col},
+				Key: keyPathAt(file, text, line, col, text[p.start:p.end]),
 				Msg: fmt.Sprintf("Environment missing key %s.", p.name)}}
 		}
 	}
@@ -183,24 +184,24 @@ var (
 )
 
 // renderYAML returns n with env substituted into every string value (keys
-// are left alone). A string that is entirely one reference takes the value
+// are left alone); path is n's key path, named in errors. A string that is entirely one reference takes the value
 // as is, which may be a list or a map; references inside longer strings
 // need string, number or boolean values. Shared (aliased) nodes are copied,
 // never changed in place.
-func renderYAML(n *node, env Environment, errs *errorList) *node {
+func renderYAML(n *node, path string, env Environment, errs *errorList) *node {
 	switch n.kind {
 	case seqKind:
 		out := *n
 		out.items = make([]*node, len(n.items))
 		for k, it := range n.items {
-			out.items[k] = renderYAML(it, env, errs)
+			out.items[k] = renderYAML(it, fmt.Sprintf("%s[%d]", path, k), env, errs)
 		}
 		return &out
 	case mapKind:
 		out := *n
 		out.vals = make([]*node, len(n.vals))
 		for k, v := range n.vals {
-			out.vals[k] = renderYAML(v, env, errs)
+			out.vals[k] = renderYAML(v, join(path, n.keys[k].text), env, errs)
 		}
 		return &out
 	case scalarKind:
@@ -212,7 +213,7 @@ func renderYAML(n *node, env Environment, errs *errorList) *node {
 			name := m[1] + m[2]
 			v, ok := env.lookup(name)
 			if !ok || v == nil {
-				errs.add(n.pos, "", "Environment missing key %s.", name)
+				errs.add(n.pos, path, "Environment missing key %s.", name)
 				return n
 			}
 			return valueNode(v, n.pos)
@@ -223,13 +224,13 @@ func renderYAML(n *node, env Environment, errs *errorList) *node {
 			name := m[1] + m[2]
 			v, ok := env.lookup(name)
 			if !ok || v == nil {
-				errs.add(n.pos, "", "Environment missing key %s.", name)
+				errs.add(n.pos, path, "Environment missing key %s.", name)
 				failed = true
 				return ref
 			}
 			switch v.(type) {
 			case map[string]any, []any:
-				errs.add(n.pos, "", "Environment key %s can't be merged into a string", name)
+				errs.add(n.pos, path, "Environment key %s can't be merged into a string", name)
 				failed = true
 				return ref
 			}

@@ -26,9 +26,9 @@ func TestRenderText(t *testing.T) {
 		{name: "lookup then env", in: "a: ${output vpc::Id}\nb: ${name}", want: "a: ${output vpc::Id}\nb: vpc"},
 		{name: "lone dollar", in: "a: 5$ and $ and $1", want: "a: 5$ and $ and $1"},
 		{name: "unterminated brace is invalid", in: "a: ${name", want: "a: ${name"},
-		{name: "missing key", in: "x: 1\na: ${nope}", wantErr: "f.yaml:2:4: Environment missing key nope."},
-		{name: "missing bare key", in: "a: $nope", wantErr: "f.yaml:1:4: Environment missing key nope."},
-		{name: "missing key before a lookup", in: "a: $nope\nb: ${output a::B}", wantErr: "f.yaml:1:4: Environment missing key nope."},
+		{name: "missing key", in: "x: 1\na: ${nope}", wantErr: "f.yaml:2:4: a: Environment missing key nope."},
+		{name: "missing bare key", in: "a: $nope", wantErr: "f.yaml:1:4: a: Environment missing key nope."},
+		{name: "missing key before a lookup", in: "a: $nope\nb: ${output a::B}", wantErr: "f.yaml:1:4: a: Environment missing key nope."},
 		// stacker turns to safe substitution after an invalid placeholder.
 		{name: "missing key after a lookup stays", in: "a: ${output a::B}\nb: ${AWS_REGION} $HOME", want: "a: ${output a::B}\nb: ${AWS_REGION} $HOME", warnings: 2},
 		{name: "no dollar", in: "a: b", want: "a: b"},
@@ -87,7 +87,7 @@ func TestRenderYAML(t *testing.T) {
 		t.Fatalf("variables (-want +got):\n%s", diff)
 	}
 	if _, err := ParseIn("/bundle", "f.yaml", []byte("namespace: ${null}\n"), env); err == nil ||
-		!strings.Contains(err.Error(), "f.yaml:1:12: Environment missing key null.") {
+		!strings.Contains(err.Error(), "f.yaml:1:12: namespace: Environment missing key null.") {
 		t.Fatalf("null value: %v", err)
 	}
 }
@@ -195,5 +195,53 @@ func TestEnvironmentOverride(t *testing.T) {
 	}
 	if c.Namespace != "functional" || c.Stacks[0].CFNName(c) != "functional-vpc" {
 		t.Fatalf("namespace %q, stack %q", c.Namespace, c.Stacks[0].CFNName(c))
+	}
+}
+
+// A missing environment key names the key whose value holds it, for plain
+// (text) and YAML environments alike.
+func TestMissingKeyPath(t *testing.T) {
+	const stack = "    class_path: a.B\n"
+	tests := []struct {
+		name, src string
+		yamlEnv   bool
+		want      string
+	}{
+		{name: "top level", src: "namespace: ${nope}\n",
+			want: "f.yaml:1:12: namespace: Environment missing key nope."},
+		{name: "top level, bare and mid-string", src: "namespace: x\nstacker_bucket: b-$nope-c\n",
+			want: "f.yaml:2:19: stacker_bucket: Environment missing key nope."},
+		{name: "list-form variable", src: "namespace: x\nstacks:\n  - name: vpc\n" + stack + "    variables:\n      VpcId: ${nope}\n",
+			want: "f.yaml:6:14: stacks[0].variables.VpcId: Environment missing key nope."},
+		{name: "nested in a variable's list", src: "namespace: x\nstacks:\n  - name: a\n" + stack + "  - name: vpc\n" + stack + "    variables:\n      Subnets:\n        - 10.0.0.0/24\n        - ${nope}\n",
+			want: "f.yaml:10:11: stacks[1].variables.Subnets[1]: Environment missing key nope."},
+		{name: "map-form variable", src: "namespace: x\nstacks:\n  vpc:\n" + stack + "    variables:\n      VpcId: ${nope}\n",
+			want: "f.yaml:6:14: stacks.vpc.variables.VpcId: Environment missing key nope."},
+		{name: "map-form stack key", src: "namespace: x\nstacks:\n  vpc:\n" + stack + "    profile: $nope\n",
+			want: "f.yaml:5:14: stacks.vpc.profile: Environment missing key nope."},
+		{name: "literal block", src: "namespace: x\nstacks:\n  - name: vpc\n" + stack + "    variables:\n      Script: |\n        echo one\n        echo ${nope}\n",
+			want: "f.yaml:8:14: stacks[0].variables.Script: Environment missing key nope."},
+		{name: "anchored value names the anchor", src: "common: &c\n  Env: ${nope}\nnamespace: x\nstacks:\n  - name: vpc\n" + stack + "    variables:\n      <<: *c\n",
+			want: "f.yaml:2:8: common.Env: Environment missing key nope."},
+		{name: "in a comment: no key", src: "namespace: x\n# uses ${nope}\n",
+			want: "f.yaml:2:8: Environment missing key nope."},
+		{name: "unparsable text: no key", src: "namespace: [${nope}\n",
+			want: "f.yaml:1:13: Environment missing key nope."},
+		{name: "YAML env, list form", yamlEnv: true, src: "namespace: x\nstacks:\n  - name: vpc\n" + stack + "    variables:\n      VpcId: ${nope}\n",
+			want: "f.yaml:6:14: stacks[0].variables.VpcId: Environment missing key nope."},
+		{name: "YAML env, map form, in a list", yamlEnv: true, src: "namespace: x\nstacks:\n  vpc:\n" + stack + "    variables:\n      L:\n        - a\n        - x-${nope}\n",
+			want: "f.yaml:8:11: stacks.vpc.variables.L[1]: Environment missing key nope."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Environment{}
+			if tt.yamlEnv {
+				env[yamlSourceKey] = true
+			}
+			_, err := ParseIn("/bundle", "f.yaml", []byte(tt.src), env)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("err = %v\nwant  %s", err, tt.want)
+			}
+		})
 	}
 }
