@@ -131,9 +131,9 @@ func empty(n *node) bool {
 // checkDups reports repeated keys stacker refuses (PyYAML otherwise keeps
 // the last one).
 func (d *decoder) checkDups(m *node, prefix string) {
-	for _, k := range m.dups {
-		if k.text == "stacks" || k.text == "class_path" {
-			d.errs.add(k.pos, join(prefix, k.text), "%s key cannot have duplicate siblings", k.text)
+	for _, dup := range m.dups {
+		if k := dup.key; k.text == "stacks" || k.text == "class_path" {
+			d.errs.add(k.pos, join(prefix, k.text), "%s key cannot have duplicate siblings (first at line %d)", k.text, dup.first.pos.Line)
 		}
 	}
 }
@@ -299,8 +299,10 @@ func (d *decoder) stacks(val, key *node) []*Stack {
 		}
 		return out
 	case val.kind == mapKind:
+		// stacker's loader names both places: the first key and this one.
 		for _, dup := range val.dups {
-			d.errs.add(dup.pos, "stacks."+dup.text, "stacks mapping cannot have duplicate keys: Duplicate stack %s found", dup.text)
+			d.errs.add(dup.key.pos, "stacks."+dup.key.text, "stacks mapping cannot have duplicate keys: Duplicate stack %s found (first defined at line %d, column %d)",
+				dup.key.text, dup.first.pos.Line, dup.first.pos.Column)
 		}
 		out := make([]*Stack, 0, len(val.keys))
 		for k, name := range val.keys {

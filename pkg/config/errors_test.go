@@ -91,22 +91,32 @@ func TestValidationErrors(t *testing.T) {
 		{
 			name: "duplicate stacks (06)",
 			src:  "namespace: x\nstacks:\n  - name: vpc\n    class_path: a.B\n  - name: vpc\n    class_path: a.C\n",
-			want: []string{"stacker.yaml:5:5: stacks[1].name: Duplicate stack vpc found at index 1."},
+			want: []string{"stacker.yaml:5:5: stacks[1].name: Duplicate stack vpc found at index 0. (first defined by stacks[0] at line 3)"},
+		},
+		{
+			// stacker names the index of the first definition; each repeat is
+			// reported where it is.
+			name: "stack defined three times",
+			src:  "namespace: x\nstacks:\n  - name: a\n    class_path: a.B\n  - name: vpc\n    class_path: a.B\n  - name: vpc\n    class_path: a.C\n  - class_path: a.D\n    name: vpc\n",
+			want: []string{
+				"stacker.yaml:7:5: stacks[2].name: Duplicate stack vpc found at index 1. (first defined by stacks[1] at line 5)",
+				"stacker.yaml:10:5: stacks[3].name: Duplicate stack vpc found at index 1. (first defined by stacks[1] at line 5)",
+			},
 		},
 		{
 			name: "duplicate stacks in map form",
 			src:  "namespace: x\nstacks:\n  vpc:\n    class_path: a.B\n  vpc:\n    class_path: a.C\n",
-			want: []string{"stacker.yaml:5:3: stacks.vpc: stacks mapping cannot have duplicate keys: Duplicate stack vpc found"},
+			want: []string{"stacker.yaml:5:3: stacks.vpc: stacks mapping cannot have duplicate keys: Duplicate stack vpc found (first defined at line 3, column 3)"},
 		},
 		{
 			name: "duplicate stacks key",
 			src:  "namespace: x\nstacks: []\nstacks: []\n",
-			want: []string{"stacker.yaml:3:1: stacks: stacks key cannot have duplicate siblings"},
+			want: []string{"stacker.yaml:3:1: stacks: stacks key cannot have duplicate siblings (first at line 2)"},
 		},
 		{
 			name: "duplicate class_path",
 			src:  "namespace: x\nstacks:\n  - name: a\n    class_path: a.B\n    class_path: a.C\n",
-			want: []string{"stacker.yaml:5:5: stacks[0].class_path: class_path key cannot have duplicate siblings"},
+			want: []string{"stacker.yaml:5:5: stacks[0].class_path: class_path key cannot have duplicate siblings (first at line 4)"},
 		},
 		{
 			name: "both class_path and template_path",
@@ -147,7 +157,7 @@ func TestValidationErrors(t *testing.T) {
 			src:  "namespace: x\nstacks:\n  - name: a\n    class_path: a.B\ntargets:\n  - name: a\n  - name: t\n  - name: t\n",
 			want: []string{
 				"stacker.yaml:6:5: targets[0].name: target a has the name of a stack; stacks and targets share one graph, so names must differ",
-				"stacker.yaml:8:5: targets[2].name: Duplicate target t found.",
+				"stacker.yaml:8:5: targets[2].name: Duplicate target t found. (first defined by targets[1] at line 7)",
 			},
 		},
 		{

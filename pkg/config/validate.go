@@ -9,30 +9,45 @@ import (
 // validate checks what involves more than one key: names, sources,
 // references between stacks and paths. Every problem is collected.
 func (d *decoder) validate(c *Config) {
-	names := map[string]bool{}
+	// stacker reports the index of the first definition of a duplicated
+	// name; each later definition is reported at its own place, naming the
+	// first one too.
+	first := map[string]int{} // name -> index of its first definition
 	for i, s := range c.Stacks {
 		if s.Name == "" {
 			continue
 		}
-		if names[s.Name] {
-			d.errs.add(s.KeyPos["name"], s.Key+".name", "Duplicate stack %s found at index %d.", s.Name, i)
+		j, dup := first[s.Name]
+		if !dup {
+			first[s.Name] = i
+			continue
 		}
-		names[s.Name] = true
+		f := c.Stacks[j]
+		d.errs.add(s.KeyPos["name"], s.Key+".name", "Duplicate stack %s found at index %d. (first defined by %s at line %d)",
+			s.Name, j, f.Key, f.KeyPos["name"].Line)
 	}
-	targets := map[string]bool{}
-	for _, t := range c.Targets {
+	targets := map[string]*Target{}
+	for k := range c.Targets {
+		t := &c.Targets[k]
 		if t.Name == "" {
 			continue
 		}
+		_, isStack := first[t.Name]
+		f, dup := targets[t.Name]
 		switch {
-		case names[t.Name]:
+		case isStack:
 			d.errs.add(t.Pos, t.Key+".name", "target %s has the name of a stack; stacks and targets share one graph, so names must differ", t.Name)
-		case targets[t.Name]:
-			d.errs.add(t.Pos, t.Key+".name", "Duplicate target %s found.", t.Name)
+		case dup:
+			d.errs.add(t.Pos, t.Key+".name", "Duplicate target %s found. (first defined by %s at line %d)", t.Name, f.Key, f.Pos.Line)
 		}
-		targets[t.Name] = true
+		if !dup {
+			targets[t.Name] = t
+		}
 	}
-	known := func(name string) bool { return names[name] || targets[name] }
+	known := func(name string) bool {
+		_, isStack := first[name]
+		return isStack || targets[name] != nil
+	}
 
 	for _, s := range c.Stacks {
 		switch {

@@ -36,7 +36,7 @@ type node struct {
 	// Maps: keys[i] (scalar nodes) maps to vals[i], in PyYAML's order. dups
 	// holds explicit keys that repeat an earlier sibling (last one wins).
 	keys, vals []*node
-	dups       []*node
+	dups       []dupKey
 	// Sequences.
 	items []*node
 }
@@ -52,6 +52,11 @@ func (n *node) get(key string) (val, keyNode *node) {
 		}
 	}
 	return nil, nil
+}
+
+// dupKey is an explicit map key that repeats an earlier explicit sibling.
+type dupKey struct {
+	key, first *node
 }
 
 func (n *node) isNull() bool { return n == nil || n.kind == nullKind }
@@ -314,7 +319,7 @@ func (r *yamlReader) convertMap(pos Position, entries []*ast.MappingValueNode) *
 		}
 	}
 	out := &node{kind: mapKind, pos: pos, keys: mergedKeys, vals: mergedVals}
-	seen := map[string]bool{}
+	seen := map[string]*node{} // first explicit key of each text
 	for _, e := range explicit {
 		key := r.convert(e.Key)
 		if key.kind == mapKind || key.kind == seqKind {
@@ -327,10 +332,11 @@ func (r *yamlReader) convertMap(pos Position, entries []*ast.MappingValueNode) *
 			key = &node{kind: scalarKind, pos: key.pos, value: key.value, text: scalarString(key)}
 		}
 		val := r.convert(e.Value)
-		if seen[key.text] {
-			out.dups = append(out.dups, key)
+		if first, ok := seen[key.text]; ok {
+			out.dups = append(out.dups, dupKey{key: key, first: first})
+		} else {
+			seen[key.text] = key
 		}
-		seen[key.text] = true
 		if i := indexOf(out.keys, key.text); i >= 0 {
 			out.keys[i] = key
 			out.vals[i] = val
