@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,9 @@ import (
 	"github.com/stackerless/stackerless/pkg/deploy"
 	"github.com/stackerless/stackerless/pkg/engine"
 )
+
+// noStacksWarning is stacker's warning for a run with no stacks.
+const noStacksWarning = "WARNING: No stacks detected (error in config?)"
 
 // exitError carries a process exit code: 1 when a stack failed, 2 for usage
 // and config errors.
@@ -29,7 +33,7 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// stackerFlags are the options stacker's build, diff, destroy and info share.
+// stackerFlags are the options of stacker's commands.
 type stackerFlags struct {
 	region, profile  string
 	stacks, targets  []string
@@ -48,17 +52,39 @@ type stackerFlags struct {
 	pollInterval     time.Duration
 }
 
-func (f *stackerFlags) register(cmd *cobra.Command, action engine.Action) {
+// registerCommon adds the options every stacker command takes.
+func (f *stackerFlags) registerCommon(cmd *cobra.Command) {
 	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment override KEY=VALUE (repeatable); overrides the environment file")
 	fl.StringVarP(&f.region, "region", "r", "", "default AWS region for stacks that set none")
 	fl.StringVarP(&f.profile, "profile", "p", "", "default AWS profile for stacks that set none")
-	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment override KEY=VALUE (repeatable)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log what CloudFormation reports at each poll (debug)")
+	fl.BoolVarP(&f.interactive, "interactive", "i", false, "show change sets and ask before executing them")
+	fl.BoolVar(&f.replacementsOnly, "replacements-only", false, "with --interactive, only ask about replacements")
+	fl.BoolVar(&f.recreateFailed, "recreate-failed", false, "delete and create again stacks whose creation failed")
+	fl.BoolVar(&f.continueRollback, "continue-rollback", false, "finish failed update rollbacks (ContinueUpdateRollback) before updating")
+}
+
+// registerSelection adds --stacks and its alias --targets: stack or target
+// names (repeatable, or comma-separated).
+func (f *stackerFlags) registerSelection(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.stacks, "stacks", nil, "only these stacks or targets (build and diff add their dependencies, destroy their dependents)")
+	fl.StringSliceVar(&f.targets, "targets", nil, "same as --stacks")
+}
+
+// selection is what --stacks and --targets name together.
+func (f *stackerFlags) selection() []string {
+	return append(slices.Clone(f.stacks), f.targets...)
+}
+
+func (f *stackerFlags) register(cmd *cobra.Command, action engine.Action) {
+	f.registerCommon(cmd)
+	f.registerSelection(cmd)
 	if action == "info" {
 		return
 	}
-	fl.StringSliceVar(&f.stacks, "stacks", nil, "only these stacks (build and diff add their dependencies, destroy their dependents)")
-	fl.StringSliceVar(&f.targets, "targets", nil, "only these targets (as --stacks)")
+	fl := cmd.Flags()
 	fl.IntVarP(&f.maxParallel, "max-parallel", "j", 0, "stacks in flight at once (0 = no limit)")
 	fl.BoolVarP(&f.tail, "tail", "t", false, "print stack events as they happen")
 	fl.DurationVar(&f.pollInterval, "poll-interval", pollIntervalDefault(), "how often to poll CloudFormation; the default comes from STACKER_STACK_POLL_TIME (seconds), as in stacker")
@@ -67,12 +93,8 @@ func (f *stackerFlags) register(cmd *cobra.Command, action engine.Action) {
 		fl.BoolVarP(&f.forceDestroy, "force", "f", false, "destroy the stacks (without it, only print the plan)")
 	default:
 		fl.StringSliceVar(&f.force, "force", nil, "update these locked stacks anyway")
-		fl.BoolVarP(&f.interactive, "interactive", "i", false, "show change sets and ask before executing them")
-		fl.BoolVar(&f.replacementsOnly, "replacements-only", false, "with --interactive, only ask about replacements")
-		fl.BoolVar(&f.recreateFailed, "recreate-failed", false, "delete and create again stacks whose creation failed")
-		fl.BoolVar(&f.continueRollback, "continue-rollback", false, "finish failed update rollbacks (ContinueUpdateRollback) before updating")
 		fl.BoolVarP(&f.outline, "outline", "o", false, "print the plan and exit")
-		fl.StringVar(&f.dump, "dump", "", "render the templates into DIR and exit, without AWS calls")
+		fl.StringVarP(&f.dump, "dump", "d", "", "render the templates into DIR and exit, without AWS calls")
 	}
 }
 
@@ -172,14 +194,17 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 	}
 	out := cmd.OutOrStdout()
 	if action == "info" {
-		return info(ctx, proj, out)
+		return info(ctx, proj, f.selection(), out)
 	}
-	run, err := proj.Plan(action, deploy.Selection{Stacks: f.stacks, Targets: f.targets, Force: f.force})
+	run, err := proj.Plan(action, deploy.Selection{Stacks: f.selection(), Force: f.force})
 	if err != nil {
 		if deploy.IsConfigError(err) {
 			return &exitError{code: 2, err: err}
 		}
 		return err
+	}
+	if len(run.Stacks) == 0 {
+		fmt.Fprintln(cmd.ErrOrStderr(), noStacksWarning)
 	}
 	if f.dump != "" {
 		return proj.Dump(ctx, run, f.dump, out)

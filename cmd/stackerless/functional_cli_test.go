@@ -40,14 +40,20 @@ targets:
 		r.expect(t, 0, "net: skipped (nochange)", "app: complete (creating new stack)")
 		r.lacks(t, "other:")
 	})
+	t.Run("--stacks and --targets are one option, as in stacker", func(t *testing.T) {
+		r := c.run("", "build", "--stacks", "prod", "--targets", "other", cfg)
+		r.expect(t, 0, "net: skipped (nochange)", "app: skipped (nochange)", "other: complete (creating new stack)")
+		c.run("", "info", "--stacks", "other", cfg).expect(t, 0, "func-select-other:")
+		c.run("", "info", "--stacks", "other", cfg).lacks(t, "func-select-net:")
+	})
 	t.Run("destroy with --stacks takes the dependents", func(t *testing.T) {
 		r := c.run("", "destroy", "--force", "--stacks", "net", cfg)
 		r.expect(t, 0, "app: complete (stack destroyed)", "net: complete (stack destroyed)")
 		r.lacks(t, "other:")
 	})
 	t.Run("unknown selections are usage errors", func(t *testing.T) {
-		c.run("", "build", "--stacks", "nope", cfg).expect(t, 2, "--stacks nope")
-		c.run("", "build", "--targets", "net", cfg).expect(t, 2, "--targets net")
+		c.run("", "build", "--stacks", "nope", cfg).expect(t, 2, "--stacks nope: no such stack or target")
+		c.run("", "build", "--targets", "nope", cfg).expect(t, 2, "--stacks nope: no such stack or target")
 		c.run("", "build", "--force", "nope", cfg).expect(t, 2, "--force nope")
 	})
 }

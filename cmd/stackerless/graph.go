@@ -44,6 +44,6 @@ func newGraphCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "dot", "output format: dot, json or mermaid")
 	cmd.Flags().BoolVar(&reduce, "reduce", false, "drop edges implied by others (transitive reduction)")
-	cmd.Flags().StringArrayVarP(&f.env, "env", "e", nil, "environment override KEY=VALUE (repeatable)")
+	f.registerCommon(cmd)
 	return cmd
 }

@@ -10,11 +10,17 @@ import (
 )
 
 // info prints the outputs of the config's stacks, as stacker info does.
-func info(ctx context.Context, proj *deploy.Project, w io.Writer) error {
-	fmt.Fprintf(w, "Outputs for stacks: %s\n", proj.Config.FQN(""))
-	run, err := proj.Plan("info", deploy.Selection{})
+func info(ctx context.Context, proj *deploy.Project, stacks []string, w io.Writer) error {
+	run, err := proj.Plan("info", deploy.Selection{Stacks: stacks})
 	if err != nil {
+		if deploy.IsConfigError(err) {
+			return &exitError{code: 2, err: err}
+		}
 		return err
+	}
+	fmt.Fprintf(w, "Outputs for stacks: %s\n", proj.Config.FQN(""))
+	if len(run.Stacks) == 0 {
+		fmt.Fprintln(w, noStacksWarning)
 	}
 	for _, s := range run.Stacks {
 		cf, err := proj.CloudFormation(ctx, s.Profile, s.Region)

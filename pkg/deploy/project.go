@@ -224,10 +224,11 @@ func (p *Project) regionOf(s *config.Stack) string {
 	return p.opts.Region
 }
 
-// Selection narrows a run to some stacks (--stacks) or targets (--targets)
-// and names the locked stacks to update anyway (--force).
+// Selection narrows a run to some stacks or targets (stacker's --stacks and
+// --targets, which are the same option) and names the locked stacks to
+// update anyway (--force).
 type Selection struct {
-	Stacks, Targets, Force []string
+	Stacks, Force []string
 }
 
 // Plan builds the run of action over the selected stacks: build and diff
@@ -284,43 +285,34 @@ func (p *Project) Plan(action engine.Action, sel Selection) (*engine.Run, error)
 	return run, nil
 }
 
-// selected returns the stacks a run covers.
+// selected returns the stacks a run covers: every stack, or the named
+// stacks and targets with their dependencies (build, diff) or dependents
+// (destroy).
 func (p *Project) selected(action engine.Action, sel Selection) (map[string]bool, error) {
-	var roots []string
-	for _, s := range sel.Stacks {
-		if p.Config.Stack(s) == nil {
-			return nil, &UsageError{Err: fmt.Errorf("--stacks %s: no such stack in the config", s)}
-		}
-		roots = append(roots, s)
-	}
-	for _, t := range sel.Targets {
-		if !slices.ContainsFunc(p.Config.Targets, func(x config.Target) bool { return x.Name == t }) {
-			return nil, &UsageError{Err: fmt.Errorf("--targets %s: no such target in the config", t)}
-		}
-		roots = append(roots, t)
-	}
 	out := map[string]bool{}
-	if len(roots) == 0 {
+	if len(sel.Stacks) == 0 {
 		for _, s := range p.Config.Stacks {
 			out[s.Name] = true
 		}
 		return out, nil
 	}
+	for _, name := range sel.Stacks {
+		if !p.Graph.Has(name) {
+			return nil, &UsageError{Err: fmt.Errorf("--stacks %s: no such stack or target in the config", name)}
+		}
+	}
 	var names []string
 	var err error
 	if action == engine.Destroy {
-		names, err = p.Graph.TransitiveDependents(roots)
+		names, err = p.Graph.TransitiveDependents(sel.Stacks)
 	} else {
-		names, err = p.Graph.TransitiveDeps(roots)
+		names, err = p.Graph.TransitiveDeps(sel.Stacks)
 	}
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range names {
+	for _, n := range append(names, sel.Stacks...) {
 		out[n] = true
-	}
-	for _, r := range roots {
-		out[r] = true
 	}
 	return out, nil
 }
