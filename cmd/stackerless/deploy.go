@@ -285,10 +285,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // printPlan is the outline stacker prints for --outline and destroy without --force.
 func printPlan(w io.Writer, run *engine.Run) {
-	verb := map[engine.Action]string{engine.Build: "Create/Update stacks", engine.Destroy: "Destroy stacks", engine.Diff: "Diff stacks"}[run.Action]
-	fmt.Fprintf(w, "Plan %q:\n", verb)
+	// stacker names the plan and, per step, the Python function that acts.
+	names := map[engine.Action]struct{ desc, fn string }{
+		engine.Build:   {"Create/Update stacks", "_launch_stack"},
+		engine.Destroy: {"Destroy stacks", "_destroy_stack"},
+		engine.Diff:    {"Diff stacks", "_diff_stack"},
+	}[run.Action]
+	fmt.Fprintf(w, "Plan %q:\n", names.desc)
 	for i, s := range run.Stacks {
-		fmt.Fprintf(w, "  - step: %d: target: %q, action: %q\n", i+1, s.Name, run.Action)
+		fmt.Fprintf(w, "  - step: %d: target: %q, action: %q\n", i+1, s.Name, names.fn)
 	}
 }
 
@@ -298,16 +303,28 @@ type promptApprover struct {
 	out io.Writer
 }
 
-func (p *promptApprover) Approve(_ context.Context, s *engine.StackState, summary string) (bool, error) {
-	fmt.Fprintln(p.out, strings.TrimRight(summary, "\n"))
-	fmt.Fprint(p.out, "Execute the above changes? [y/n] ")
-	line, err := p.in.ReadString('\n')
-	if err != nil && line == "" {
-		fmt.Fprintln(p.out)
-		if errors.Is(err, io.EOF) {
-			return false, engine.ErrUnattended
-		}
-		return false, fmt.Errorf("read approval for %s: %w", s.Name, err)
+func (p *promptApprover) Approve(_ context.Context, s *engine.StackState, q engine.Question) (bool, error) {
+	fmt.Fprintln(p.out, strings.TrimRight(q.Summary, "\n"))
+	options := "y/n"
+	if q.Details != "" {
+		options = "y/n/v" // v shows the full change set, then asks again
 	}
-	return strings.EqualFold(strings.TrimSpace(line), "y"), nil
+	for {
+		fmt.Fprintf(p.out, "Execute the above changes? [%s] ", options)
+		line, err := p.in.ReadString('\n')
+		if err != nil && line == "" {
+			fmt.Fprintln(p.out)
+			if errors.Is(err, io.EOF) {
+				return false, engine.ErrUnattended
+			}
+			return false, fmt.Errorf("read approval for %s: %w", s.Name, err)
+		}
+		switch answer := strings.ToLower(strings.TrimSpace(line)); {
+		case answer == "v" && q.Details != "":
+			fmt.Fprintln(p.out, strings.TrimRight(q.Details, "\n"))
+			options = "y/n"
+		default:
+			return answer == "y", nil
+		}
+	}
 }

@@ -32,7 +32,7 @@ targets:
 	cfg := c.writeConfig("select.yaml", config)
 	t.Run("outline prints the plan and deploys nothing", func(t *testing.T) {
 		r := c.run("", "build", "-o", "--targets", "prod", cfg)
-		r.expect(t, 0, `Plan "Create/Update stacks":`, `target: "net"`, `target: "app"`)
+		r.expect(t, 0, `Plan "Create/Update stacks":`, `  - step: 1: target: "net", action: "_launch_stack"`, `  - step: 2: target: "app", action: "_launch_stack"`)
 		r.lacks(t, `target: "other"`, "submitted")
 	})
 	t.Run("targets select their requirements", func(t *testing.T) {
@@ -82,4 +82,20 @@ func TestBoardReporterRewritesLines(t *testing.T) {
 	if !strings.Contains(second, "a: complete (creating new stack)\n") || !strings.Contains(second, "[] CREATE_IN_PROGRESS AWS::SNS::Topic\n") {
 		t.Errorf("redraw = %q", second)
 	}
+}
+
+// Interactive mode asks [y/n/v], as stacker: v shows the full change set,
+// then the question comes again.
+func TestFunctionalInteractiveVerbose(t *testing.T) {
+	c, _ := newCLI(t)
+	config := func(template string) string {
+		return c.writeConfig("verbose.yaml", "namespace: func-verbose\nstacks:\n  - name: mystack\n    template_path: "+template+"\n")
+	}
+	c.run("", "build", config("dummy.yaml")).expect(t, 0, "mystack: complete (creating new stack)")
+	r := c.run("v\ny\n", "build", "-i", config("dummy2.yaml"))
+	r.expect(t, 0, "func-verbose-mystack changes:", "- Add Dummy2 (AWS::CloudFormation::WaitConditionHandle)",
+		"Execute the above changes? [y/n/v]", "func-verbose-mystack full changeset:", "LogicalResourceId: Dummy2",
+		"Execute the above changes? [y/n]", "mystack: complete (updating existing stack)")
+	c.run("", "build", "-o", config("dummy2.yaml")).expect(t, 0, `action: "_launch_stack"`)
+	c.run("", "destroy", config("dummy2.yaml")).expect(t, 0, `action: "_destroy_stack"`)
 }

@@ -215,7 +215,7 @@ func (e *Engine) recreate(ctx context.Context, run *Run, cf CloudFormation, s *S
 		}
 	}
 	if e.Options.Interactive && e.Approver != nil {
-		ok, err := e.Approver.Approve(ctx, s, fmt.Sprintf("The %q stack is in a failed state (%s).\nIt cannot be updated, but it can be deleted and re-created.\nAll its current resources will IRREVERSIBLY DESTROYED.\nProceed carefully!\n", s.FQN, st))
+		ok, err := e.Approver.Approve(ctx, s, Question{Summary: fmt.Sprintf("The %q stack is in a failed state (%s).\nIt cannot be updated, but it can be deleted and re-created.\nAll its current resources will IRREVERSIBLY DESTROYED.\nProceed carefully!\n", s.FQN, st)})
 		if err != nil {
 			return err
 		}
@@ -385,7 +385,10 @@ func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) err
 			changes = replacements(changes)
 		}
 		if len(changes) > 0 || len(diff) > 0 {
-			ok, err := e.Approver.Approve(ctx, s, summarize(s.FQN, changes, diff, e.Options.ReplacementsOnly))
+			ok, err := e.Approver.Approve(ctx, s, Question{
+				Summary: summarize(s.FQN, changes, diff, e.Options.ReplacementsOnly),
+				Details: formatDiff(s.FQN, diff, cs.Changes),
+			})
 			if errors.Is(err, ErrUnattended) {
 				e.awaitApproval(s, cs, diff)
 				return nil

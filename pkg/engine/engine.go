@@ -68,7 +68,14 @@ var ErrUnattended = errors.New("no one to approve")
 // Approver asks a person whether to execute a change set. A nil Approver
 // means nobody is there: protected stacks stop and wait for approval.
 type Approver interface {
-	Approve(ctx context.Context, s *StackState, summary string) (bool, error)
+	Approve(ctx context.Context, s *StackState, q Question) (bool, error)
+}
+
+// Question is what an Approver shows: a summary, and optionally the full
+// details a person may ask to see (stacker's "v" answer).
+type Question struct {
+	Summary string
+	Details string
 }
 
 // Options are the run-wide switches of build, diff and destroy.
