@@ -86,12 +86,9 @@ type Parameter struct {
 func Load(in Input) (*Template, error) {
 	body := in.Body
 	if body == nil {
-		b, err := os.ReadFile(in.Path)
+		b, err := readTemplate(in.Path)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("could not find template %s (template_path is relative to the directory the config is run from): %w", in.Path, err)
-			}
-			return nil, fmt.Errorf("read template %s: %w", in.Path, err)
+			return nil, err
 		}
 		body = b
 	}
@@ -103,6 +100,17 @@ func Load(in Input) (*Template, error) {
 		body = r
 	}
 	return parse(in.Path, in.Name, body)
+}
+
+func readTemplate(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("could not find template %s (template_path is relative to the directory the config is run from): %w", path, err)
+		}
+		return nil, fmt.Errorf("read template %s: %w", path, err)
+	}
+	return b, nil
 }
 
 func parse(path, name string, body []byte) (*Template, error) {
