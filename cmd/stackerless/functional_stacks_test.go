@@ -196,7 +196,8 @@ stacks:
 	t.Run("29 no parallelism, 30 tailing", func(t *testing.T) {
 		r := c.run("", "build", "-j", "1", "-t", cfg)
 		r.expect(t, 0, "a: complete (creating new stack)", "b: complete (creating new stack)",
-			"disabled-stack: skipped (disabled)", "[func-shapes-a] CREATE_COMPLETE AWS::CloudFormation::WaitConditionHandle")
+			"disabled-stack: skipped (disabled)", "Tailing stack: func-shapes-a",
+			"[func-shapes-a] CREATE_COMPLETE AWS::CloudFormation::WaitConditionHandle")
 		// With -j 1 a stack is submitted only once the previous one is over.
 		inFlight, most := map[string]bool{}, 0
 		for _, line := range strings.Split(r.out, "\n") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 
 	"github.com/stackerless/stackerless/pkg/deploy"
 )
@@ -36,11 +35,7 @@ func info(ctx context.Context, proj *deploy.Project, stacks []string, w io.Write
 			continue
 		}
 		fmt.Fprintf(w, "%s:\n", s.FQN)
-		keys := make([]string, 0, len(stack.Outputs))
-		for k := range stack.Outputs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := stack.OutputKeys // CloudFormation's order, as stacker prints them
 		for _, k := range keys {
 			fmt.Fprintf(w, "\t%s: %s\n", k, stack.Outputs[k])
 		}

@@ -19,11 +19,13 @@ var ErrNoChanges = errors.New("no changes")
 
 // Stack is the part of a CloudFormation stack a deployer reads.
 type Stack struct {
-	Name, ID              string
-	Status                StackStatus
-	StatusReason          string
-	Parameters            map[string]string
-	Outputs               map[string]string
+	Name, ID     string
+	Status       StackStatus
+	StatusReason string
+	Parameters   map[string]string
+	Outputs      map[string]string
+	// OutputKeys are the output names in CloudFormation's order.
+	OutputKeys            []string
 	Tags                  map[string]string
 	TerminationProtection bool
 	LastUpdated           time.Time
@@ -125,6 +127,7 @@ func toStack(s types.Stack) *Stack {
 	}
 	for _, o := range s.Outputs {
 		st.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+		st.OutputKeys = append(st.OutputKeys, aws.ToString(o.OutputKey))
 	}
 	for _, t := range s.Tags {
 		st.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)

@@ -299,6 +299,12 @@ func (e *Engine) tail(ctx context.Context, cf CloudFormation, s *StackState) {
 	if !e.Options.Tail || e.Reporter == nil {
 		return
 	}
+	if s.EventsSince.IsZero() {
+		// As stacker, tail from the start of this operation, not the stack's
+		// history; a second of slack absorbs clock skew with CloudFormation.
+		e.message(s, "Tailing stack: %s", s.FQN)
+		s.EventsSince = s.OpStarted.Add(-time.Second)
+	}
 	events, err := cf.Events(ctx, stackRef(s), s.EventsSince)
 	if err != nil {
 		return // tailing is best effort: the status poll carries on
