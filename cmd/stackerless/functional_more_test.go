@@ -296,7 +296,6 @@ stacks:
 		}
 	})
 	t.Run("variables a .j2 template reads are not called dropped", func(t *testing.T) {
-		t.Skip("BUG: pkg/deploy Project.Render (via rawtemplate.Template.ParameterValues) warns that the variables a .j2 template reads while rendering are \"not used by the template, dropped\"")
 		// long-running.yaml.j2 declares no parameters but reads Count,
 		// BreakLast and OutputValue while rendering: they are used.
 		cfg := c.writeConfig("j2vars.yaml", "namespace: func-dropped\nstacks:\n  - name: j2\n    template_path: long-running.yaml.j2\n"+

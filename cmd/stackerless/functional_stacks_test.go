@@ -135,9 +135,10 @@ func TestFunctionalFailures(t *testing.T) {
 			"recreate-failed: submitted (creating new stack)", "recreate-failed: failed (rolled back new stack)",
 			"The following steps failed: recreate-failed")
 		c.run("", "build", longRunning("recreate-failed", false, "GoodOutput")).expect(t, 1, "--recreate-failed")
-		c.run("", "build", "--recreate-failed", longRunning("recreate-failed", false, "GoodOutput")).expect(t, 0,
-			"recreate-failed: submitted (destroying stack for re-creation)",
+		r := c.run("", "build", "--recreate-failed", longRunning("recreate-failed", false, "GoodOutput"))
+		r.expect(t, 0, "recreate-failed: submitted (destroying stack for re-creation)",
 			"recreate-failed: submitted (creating new stack)", "recreate-failed: complete (creating new stack)")
+		r.lacks(t, "recreate-failed: pending")
 		c.run("", "build", longRunning("recreate-failed", false, "GoodOutput")).expect(t, 0, "recreate-failed: skipped (nochange)")
 	})
 	t.Run("24 rollbacks during updates", func(t *testing.T) {

@@ -146,6 +146,15 @@ func TestFunctionalConfigErrors(t *testing.T) {
 		cfg := c.writeConfig("cycle.yaml", "namespace: ns\nstacks:\n  - name: a\n    template_path: dummy.yaml\n    requires: [b]\n  - name: b\n    template_path: dummy.yaml\n    requires: [a]\n")
 		c.run("", "build", cfg).expect(t, 2, "a -> b -> a")
 	})
+	t.Run("unparsable jinja template", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(c.dir, "broken.yaml.j2"), []byte("Resources:\n{% for x in y %}\n  A: {}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := c.writeConfig("j2.yaml", "namespace: ns\nstacks:\n  - name: ok\n    template_path: dummy.yaml\n  - name: j2\n    template_path: broken.yaml.j2\n")
+		r := c.run("", "build", cfg)
+		r.expect(t, 2, "j2.yaml:6", "stacks[1].template_path", "broken.yaml.j2")
+		r.lacks(t, "ok: submitted")
+	})
 	t.Run("unknown flag", func(t *testing.T) {
 		c.run("", "build", "--nope", "x.yaml").expect(t, 2, "unknown flag")
 	})

@@ -120,7 +120,10 @@ func (p *Project) Render(ctx context.Context, reg lookup.Registry, s *config.Sta
 	if err != nil {
 		return nil, err
 	}
-	p.warnDropped(s.Name, dropped)
+	if !strings.HasSuffix(s.TemplatePath, ".j2") {
+		// A .j2 template reads variables while rendering: only the others are dropped.
+		p.warnDropped(s.Name, dropped)
+	}
 	params := make([]cfn.Parameter, 0, len(values))
 	for _, v := range values {
 		params = append(params, cfn.Parameter{Key: v.Key, Value: v.Value, UsePrevious: v.UsePreviousValue})

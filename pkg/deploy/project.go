@@ -180,7 +180,7 @@ func (p *Project) validateStacks() error {
 }
 
 // checkTemplate loads a raw template to prove it exists and parses. Jinja
-// templates need resolved variables, so only their presence is checked.
+// templates need resolved variables to render, so only their syntax is checked.
 // Stacks often share a template: each file is checked once (checked holds
 // the successes, so every stack of a broken file still gets its error).
 func (p *Project) checkTemplate(s *config.Stack, checked map[string]bool) error {
@@ -189,7 +189,8 @@ func (p *Project) checkTemplate(s *config.Stack, checked map[string]bool) error 
 		return nil
 	}
 	if strings.HasSuffix(path, ".j2") {
-		if _, err := os.Stat(path); err != nil {
+		// Only the syntax: rendering needs the resolved variables.
+		if err := rawtemplate.CheckSyntax(path); err != nil {
 			return err
 		}
 		checked[path] = true

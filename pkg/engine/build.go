@@ -264,8 +264,8 @@ func (e *Engine) pollStack(ctx context.Context, run *Run, s *StackState) error {
 	switch s.Phase {
 	case PhaseDeleteToRecreate:
 		if stack == nil || stack.Status == "DELETE_COMPLETE" {
-			s.Phase, s.StackID = PhaseNone, ""
-			e.set(s, Pending, "")
+			// Start over quietly: the next line shown is the creation.
+			s.Phase, s.StackID, s.State, s.Reason = PhaseNone, "", Pending, ""
 			return e.startBuild(ctx, run, s)
 		}
 		if stack.Status == "DELETE_FAILED" {
@@ -277,8 +277,7 @@ func (e *Engine) pollStack(ctx context.Context, run *Run, s *StackState) error {
 		case stack == nil:
 			return fmt.Errorf("stack %s disappeared during rollback", s.FQN)
 		case stack.Status == "UPDATE_ROLLBACK_COMPLETE":
-			s.Phase = PhaseNone
-			e.set(s, Pending, "")
+			s.Phase, s.State, s.Reason = PhaseNone, Pending, ""
 			return e.startBuild(ctx, run, s)
 		case stack.Status == "UPDATE_ROLLBACK_FAILED":
 			return fmt.Errorf("continue update rollback failed: %s", stack.StatusReason)
