@@ -291,6 +291,10 @@ func TestLoadValidation(t *testing.T) {
 			[]string{"stacker.yaml:5", "requires", "ghost"}},
 		{"cycle", head + "  - name: a\n    template_path: echo.yaml\n    requires: [b]\n  - name: b\n    template_path: echo.yaml\n    requires: [a]\n",
 			[]string{"stacker.yaml:", "a -> b -> a"}},
+		{"file lookup outside the root", head + "  - name: a\n    template_path: echo.yaml\n    variables:\n      In: ${file plain:file://../outside.yaml}\n",
+			[]string{"stacker.yaml:6", "variables.In", "${file plain:file://../outside.yaml}"}},
+		{"file lookup of a missing file", head + "  - name: a\n    template_path: echo.yaml\n    variables:\n      In: ${envvar file://nope.txt}\n",
+			[]string{"stacker.yaml:6", "variables.In", "nope.txt"}},
 		{"inline template too big", "namespace: ''\nstacks:\n  - name: a\n    template_path: big.yaml\n",
 			[]string{"stacker.yaml:4", "template_path", "51200", "stacker_bucket"}},
 	} {

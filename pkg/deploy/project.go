@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -147,6 +148,8 @@ func (p *Project) validateStacks() error {
 	for _, s := range p.Config.Stacks {
 		if err := lookup.CheckVariables(s.Name, s.Variables); err != nil {
 			errs = append(errs, s.Errorf("variables", "%v", err))
+		} else {
+			errs = append(errs, p.checkFileLookups(s)...)
 		}
 		profile := p.profileOf(s)
 		if profile != "" && p.opts.HasProfile != nil && !p.opts.HasProfile(profile) {
@@ -177,6 +180,40 @@ func (p *Project) validateStacks() error {
 		return errs
 	}
 	return nil
+}
+
+// checkFileLookups finds the files that lookups read (file://) and checks,
+// before any AWS call, that they exist inside the bundle root: the runtime
+// has nothing else. Paths computed by nested lookups are checked when read.
+func (p *Project) checkFileLookups(s *config.Stack) config.Errors {
+	var errs config.Errors
+	for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
+		lookups, err := lookup.Lookups(s.Variables[name])
+		if err != nil {
+			continue // CheckVariables reported it
+		}
+		for _, l := range lookups {
+			input, ok := l.Input.Literal()
+			if !ok {
+				continue
+			}
+			if l.Type == "file" {
+				_, input, _ = strings.Cut(input, ":") // codec:path
+			}
+			path, ok := strings.CutPrefix(input, "file://")
+			if !ok {
+				continue
+			}
+			resolved, err := config.InsideRoot(p.opts.Root, path)
+			if err == nil {
+				_, err = os.Stat(resolved)
+			}
+			if err != nil {
+				errs = append(errs, s.Errorf("variables."+name, "%s: %v", l.Raw, err))
+			}
+		}
+	}
+	return errs
 }
 
 // checkTemplate loads a raw template to prove it exists and parses. Jinja
