@@ -206,6 +206,11 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 	if len(run.Stacks) == 0 {
 		fmt.Fprintln(cmd.ErrOrStderr(), noStacksWarning)
 	}
+	if action != engine.Destroy {
+		if err := proj.CheckInline(ctx, run); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
 	if f.dump != "" {
 		return proj.Dump(ctx, run, f.dump, out)
 	}

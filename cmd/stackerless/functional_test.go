@@ -155,6 +155,16 @@ func TestFunctionalConfigErrors(t *testing.T) {
 		r.expect(t, 2, "j2.yaml:6", "stacks[1].template_path", "broken.yaml.j2")
 		r.lacks(t, "ok: submitted")
 	})
+	t.Run("rendered template over the inline limit", func(t *testing.T) {
+		big := "Resources:\n{% for i in range(variables.Count) %}\n  Handle{{ i }}:\n    Type: AWS::CloudFormation::WaitConditionHandle\n{% endfor %}\n"
+		if err := os.WriteFile(filepath.Join(c.dir, "big.yaml.j2"), []byte(big), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := c.writeConfig("big.yaml", "namespace: ''\nstacks:\n  - name: first\n    template_path: dummy.yaml\n  - name: big\n    template_path: big.yaml.j2\n    variables:\n      Count: 2000\n")
+		r := c.run("", "build", cfg)
+		r.expect(t, 2, "big.yaml:6", "stacks[1].template_path", "51200")
+		r.lacks(t, "first: submitted")
+	})
 	t.Run("unknown flag", func(t *testing.T) {
 		c.run("", "build", "--nope", "x.yaml").expect(t, 2, "unknown flag")
 	})
