@@ -28,7 +28,7 @@ stacks:
 	t.Run("18 diff of new stacks shows inferred outputs", func(t *testing.T) {
 		r := c.run("", "diff", cfg)
 		r.expect(t, 0, "func-lookups-vpc full changeset", "Add")
-		if !strings.Contains(r.out, "<inferred-change: func-lookups-vpc.VpcId=") {
+		if !strings.Contains(r.out, "<inferred-change: func-lookups-vpc.VpcId={'Ref': 'VPC'}>") {
 			t.Errorf("diff lacks the inferred output placeholder")
 		}
 		c.run("", "info", cfg).expect(t, 0, `Stack "func-lookups-vpc" does not exist.`)

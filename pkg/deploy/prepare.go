@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -148,15 +148,58 @@ func declaredOutputs(body []byte) map[string]string {
 	result := map[string]string{}
 	for name, o := range outs {
 		om, _ := o.(map[string]any)
-		switch v := om["Value"].(type) {
-		case string:
-			result[name] = v
-		default:
-			b, _ := json.Marshal(v)
-			result[name] = string(b)
-		}
+		result[name] = pythonStr(om["Value"])
 	}
 	return result
+}
+
+// pythonStr writes a template value as Python's str() does, which is how
+// stacker shows an output's value in diff's inferred-change placeholders:
+// {'Fn::GetAtt': ['Role', 'Arn']}.
+func pythonStr(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	var b strings.Builder
+	writePythonRepr(&b, v)
+	return b.String()
+}
+
+func writePythonRepr(b *strings.Builder, v any) {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("None")
+	case bool:
+		if v {
+			b.WriteString("True")
+		} else {
+			b.WriteString("False")
+		}
+	case string:
+		b.WriteString("'" + strings.NewReplacer(`\`, `\\`, "'", `\'`, "\n", `\n`).Replace(v) + "'")
+	case []any:
+		b.WriteString("[")
+		for i, x := range v {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePythonRepr(b, x)
+		}
+		b.WriteString("]")
+	case map[string]any:
+		b.WriteString("{")
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePythonRepr(b, k)
+			b.WriteString(": ")
+			writePythonRepr(b, v[k])
+		}
+		b.WriteString("}")
+	default:
+		fmt.Fprint(b, v)
+	}
 }
 
 // Prepare implements engine.Preparer: lookups, template, delivery, settings.
