@@ -222,7 +222,7 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 		return nil
 	}
 	var reporter engine.Reporter = &lineReporter{w: out}
-	if file, ok := out.(*os.File); ok && isTerminal(file) {
+	if file, ok := out.(*os.File); ok && isTerminal(file) && fitsOnScreen(file, len(run.Stacks)) {
 		reporter = newBoardReporter(out, run)
 	}
 	eng := &engine.Engine{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stackerless/stackerless/pkg/cfn"
 	"github.com/stackerless/stackerless/pkg/engine"
+	"golang.org/x/term"
 )
 
 // lineReporter prints stacker's status lines, "name: state (reason)", one per
@@ -99,9 +100,12 @@ func (b *boardReporter) Message(_ *engine.StackState, text string) {
 	b.redraw(text)
 }
 
-// isTerminal reports whether f is a character device (a terminal), without a
-// dependency for it.
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// fitsOnScreen reports whether a board of n lines fits in f's terminal; a
+// taller board would scroll away while being redrawn.
+func fitsOnScreen(f *os.File, n int) bool {
+	_, rows, err := term.GetSize(int(f.Fd()))
+	return err == nil && n < rows
 }
