@@ -42,7 +42,8 @@ stacks:
 		cfg := config("10.128.2.0/24,10.128.1.0/24")
 		c.run("", "diff", cfg).expect(t, 0,
 			"--- Old Parameters", "+++ New Parameters",
-			"-PublicSubnets = 10.128.0.0/24,10.128.1.0/24", "+PublicSubnets = 10.128.2.0/24,10.128.1.0/24")
+			"-PublicSubnets = 10.128.0.0/24,10.128.1.0/24", "+PublicSubnets = 10.128.2.0/24,10.128.1.0/24",
+			"Action: Modify", "Name: CidrBlock", "RequiresRecreation: Always", `Replacement: "True"`)
 		cfg = config("10.128.0.0/24,10.128.1.0/24")
 		c.run("", "diff", "--stacks", "vpc", cfg).expect(t, 0, "No changes: func-lookups-vpc")
 	})

@@ -75,6 +75,13 @@ func (c *ChangeSet) Ready() bool { return c.Status == "CREATE_COMPLETE" || c.Sta
 type ResourceChange struct {
 	Action, LogicalID, PhysicalID, ResourceType, Replacement string
 	Scope                                                    []string
+	Details                                                  []ChangeDetail
+}
+
+// ChangeDetail says what changes in a resource and why.
+type ChangeDetail struct {
+	Attribute, Name, RequiresRecreation     string
+	Evaluation, ChangeSource, CausingEntity string
 }
 
 // Event is one stack event.
@@ -277,6 +284,14 @@ func (c *Client) DescribeChangeSet(ctx context.Context, stack, name string) (*Ch
 			}
 			for _, s := range rc.Scope {
 				change.Scope = append(change.Scope, string(s))
+			}
+			for _, d := range rc.Details {
+				detail := ChangeDetail{Evaluation: string(d.Evaluation), ChangeSource: string(d.ChangeSource), CausingEntity: aws.ToString(d.CausingEntity)}
+				if d.Target != nil {
+					detail.Attribute, detail.Name = string(d.Target.Attribute), aws.ToString(d.Target.Name)
+					detail.RequiresRecreation = string(d.Target.RequiresRecreation)
+				}
+				change.Details = append(change.Details, detail)
 			}
 			cs.Changes = append(cs.Changes, change)
 		}

@@ -131,8 +131,20 @@ func contains(list []string, v string) bool {
 // formatDiff is what stacker diff prints for a stack with changes: the
 // parameter diff, then the full change set as YAML.
 func formatDiff(fqn string, diff []ParamChange, changes []cfn.ResourceChange) string {
+	type target struct {
+		Attribute          string `yaml:"Attribute,omitempty"`
+		Name               string `yaml:"Name,omitempty"`
+		RequiresRecreation string `yaml:"RequiresRecreation,omitempty"`
+	}
+	type detail struct {
+		CausingEntity string `yaml:"CausingEntity,omitempty"`
+		ChangeSource  string `yaml:"ChangeSource,omitempty"`
+		Evaluation    string `yaml:"Evaluation,omitempty"`
+		Target        target `yaml:"Target"`
+	}
 	type resourceChange struct {
 		Action             string   `yaml:"Action"`
+		Details            []detail `yaml:"Details"`
 		LogicalResourceID  string   `yaml:"LogicalResourceId"`
 		PhysicalResourceID string   `yaml:"PhysicalResourceId,omitempty"`
 		Replacement        string   `yaml:"Replacement,omitempty"`
@@ -149,8 +161,15 @@ func formatDiff(fqn string, diff []ParamChange, changes []cfn.ResourceChange) st
 		if scope == nil {
 			scope = []string{}
 		}
+		details := []detail{}
+		for _, d := range c.Details {
+			details = append(details, detail{
+				CausingEntity: d.CausingEntity, ChangeSource: d.ChangeSource, Evaluation: d.Evaluation,
+				Target: target{Attribute: d.Attribute, Name: d.Name, RequiresRecreation: d.RequiresRecreation},
+			})
+		}
 		list = append(list, change{Type: "Resource", ResourceChange: resourceChange{
-			Action: c.Action, LogicalResourceID: c.LogicalID, PhysicalResourceID: c.PhysicalID,
+			Action: c.Action, Details: details, LogicalResourceID: c.LogicalID, PhysicalResourceID: c.PhysicalID,
 			Replacement: c.Replacement, ResourceType: c.ResourceType, Scope: scope,
 		}})
 	}
