@@ -61,9 +61,11 @@ func (e *Engine) pollDestroy(ctx context.Context, run *Run, s *StackState) error
 		s.FailureReason = failureReason(ctx, cf, s)
 		return fmt.Errorf("delete failed: %s", firstNonEmpty(stack.StatusReason, s.FailureReason))
 	case !stack.Status.InProgress():
-		// Something else changed the stack meanwhile (e.g. an update): delete again.
-		s.Phase = PhaseNone
-		return e.startDestroy(ctx, run, s)
+		// CloudFormation refused the deletion after accepting it: an export
+		// still in use puts the stack back in its previous status, with the
+		// reason ("Export X cannot be deleted as it is in use by Y").
+		return fmt.Errorf("stack is %s after its deletion was requested: %s", stack.Status,
+			firstNonEmpty(stack.StatusReason, failureReason(ctx, cf, s), "no reason given"))
 	}
 	return nil
 }

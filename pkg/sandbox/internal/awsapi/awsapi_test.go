@@ -94,6 +94,14 @@ func TestErrorsKeepTheirShape(t *testing.T) {
 			contains: []string{`"__type":"ParameterNotFound"`, `"message":"no p"`},
 		},
 		{
+			name: "json services call access denied AccessDeniedException, with a 400",
+			write: func(w http.ResponseWriter) {
+				WriteJSONError(w, call, AccessDenied("User: x is not authorized"))
+			},
+			status: 400, errorType: "AccessDeniedException",
+			contains: []string{`"__type":"AccessDeniedException"`, `"message":"User: x is not authorized"`},
+		},
+		{
 			name: "rest error with fields",
 			write: func(w http.ResponseWriter) {
 				WriteRESTError(w, call, &Error{Status: 404, Code: "NoSuchKey", Message: "gone", Fields: map[string]string{"Key": "k", "BucketName": "b"}})

@@ -39,6 +39,10 @@ func WriteJSON(w http.ResponseWriter, call *Call, v any) {
 // with the X-Amzn-ErrorType header the SDKs read.
 func WriteJSONError(w http.ResponseWriter, call *Call, err error) {
 	e := AsError(err)
+	if e.Code == "AccessDenied" {
+		// JSON services name it differently, and with a 400 (SSM, EventBridge).
+		e = &Error{Status: http.StatusBadRequest, Code: "AccessDeniedException", Message: e.Message}
+	}
 	data, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-ErrorType", e.Code)
