@@ -2,6 +2,7 @@ package cfn
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -223,13 +224,6 @@ func (s *Service) deleteStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if inProgress(st.status) && st.status != statusReviewInProgress {
 		return nil, awsapi.ValidationError("Stack [%s] cannot be deleted while in status %s", st.name, st.status)
 	}
-	for _, n := range sortedKeys(r.exports) {
-		if e := r.exports[n]; e.stackID == st.id {
-			if users := importers(r, n, st); len(users) > 0 {
-				return nil, awsapi.ValidationError("Export %s cannot be deleted as it is in use by %s", n, strings.Join(users, ", "))
-			}
-		}
-	}
 	retain := map[string]bool{}
 	for _, lid := range f.List("RetainResources") {
 		if st.status != statusDeleteFailed {
@@ -243,13 +237,52 @@ func (s *Service) deleteStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	}
 	op := newOperation(call, roleARN, token)
 	st.op = op
-	st.changeSets = nil
-	s.setStackStatus(st, statusDeleteInProgress, "User Initiated", token)
 	if token != "" {
 		r.tokens[tokenKey{"DeleteStack", st.id, token}] = st.id
 	}
+	if reason := exportInUse(r, st); reason != "" {
+		// AWS accepts the call and only then finds the export in use: the
+		// stack shows DELETE_IN_PROGRESS briefly and goes back to the status
+		// it had, with the reason. The call itself never fails.
+		prev := st.status
+		s.setStackStatus(st, statusDeleteInProgress, "User Initiated", token)
+		s.spawn(func() { s.refuseDelete(st, op, prev, reason) })
+		return nil, nil
+	}
+	st.changeSets = nil
+	s.setStackStatus(st, statusDeleteInProgress, "User Initiated", token)
 	s.spawn(func() { s.runDelete(r, st, op, retain) })
 	return nil, nil
+}
+
+// exportInUse is CloudFormation's reason for refusing to delete st, or "" when
+// none of its exports is imported by another stack. s.mu must be held.
+func exportInUse(r *region, st *stack) string {
+	for _, n := range sortedKeys(r.exports) {
+		if e := r.exports[n]; e.stackID == st.id {
+			if users := importers(r, n, st); len(users) > 0 {
+				return fmt.Sprintf("Export %s cannot be deleted as it is in use by %s", n, joinNames(users))
+			}
+		}
+	}
+	return ""
+}
+
+// refuseDelete puts a stack whose deletion was refused back in its previous
+// status after a short while, as CloudFormation does within a second or two.
+func (s *Service) refuseDelete(st *stack, op *operation, prev, reason string) {
+	s.mu.Lock()
+	step := st.cfg.duration / 4
+	s.mu.Unlock()
+	if !s.sleep(step) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setStackStatus(st, prev, reason, op.token)
+	if st.op == op {
+		st.op = nil
+	}
 }
 
 // stackXML renders a stack for DescribeStacks. s.mu must be held.

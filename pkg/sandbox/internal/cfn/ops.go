@@ -385,6 +385,12 @@ func importers(r *region, name string, st *stack) []string {
 	return out
 }
 
+// joinNames lists stack names as CloudFormation does in export reasons
+// ("in use by a and b").
+func joinNames(names []string) string {
+	return strings.Join(names, " and ")
+}
+
 // commitOutputs resolves the outputs of cfg and publishes its exports,
 // enforcing uniqueness and imports. s.mu must be held.
 func (s *Service) commitOutputs(r *region, st *stack, op *operation, cfg *config) error {
@@ -402,7 +408,8 @@ func (s *Service) commitOutputs(r *region, st *stack, op *operation, cfg *config
 		}
 		newExports[o.ExportName] = o.Value
 	}
-	for n, e := range r.exports {
+	for _, n := range sortedKeys(r.exports) {
+		e := r.exports[n]
 		if e.stackID != st.id {
 			continue
 		}
@@ -415,7 +422,7 @@ func (s *Service) commitOutputs(r *region, st *stack, op *operation, cfg *config
 			if kept {
 				verb = "update"
 			}
-			return reasonf("Cannot %s export %s as it is in use by %s", verb, n, strings.Join(users, ", "))
+			return reasonf("Cannot %s export %s as it is in use by %s", verb, n, joinNames(users))
 		}
 	}
 	for n, e := range r.exports {

@@ -503,22 +503,93 @@ func TestExportsAndImports(t *testing.T) {
 	if got := outputs(waitSettled(t, c, "importer"))["V"]; got != "shared-value" {
 		t.Errorf("imported value %q", got)
 	}
-	_, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("exporter")})
-	wantAPIError(t, err, "ValidationError", "Export Shared cannot be deleted as it is in use by importer")
-	imports, err := c.ListImports(ctx, &cloudformation.ListImportsInput{ExportName: aws.String("Shared")})
-	if err != nil || len(imports.Imports) != 1 || imports.Imports[0] != "importer" {
-		t.Errorf("ListImports %+v %v", imports, err)
-	}
-	if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("importer")}); err != nil {
+	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("importer2"), TemplateBody: aws.String(imp)}); err != nil {
 		t.Fatal(err)
 	}
+	waitSettled(t, c, "importer2")
+
+	// AWS accepts the deletion, shows DELETE_IN_PROGRESS, then puts the stack
+	// back in its previous status with the reason (no DELETE_FAILED, no API error).
+	if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("exporter")}); err != nil {
+		t.Fatalf("DeleteStack of an exporter in use must be accepted: %v", err)
+	}
+	if st := describe(t, c, "exporter"); st.StackStatus != types.StackStatusDeleteInProgress {
+		t.Errorf("right after DeleteStack: %s", st.StackStatus)
+	}
+	const refused = "Export Shared cannot be deleted as it is in use by importer and importer2"
+	st := waitSettled(t, c, "exporter")
+	if st.StackStatus != types.StackStatusCreateComplete || aws.ToString(st.StackStatusReason) != refused {
+		t.Errorf("after the refused delete: %s %q", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	evs := events(t, c, "exporter") // newest first
+	if len(evs) < 2 || evs[0].ResourceStatus != types.ResourceStatusCreateComplete || aws.ToString(evs[0].ResourceStatusReason) != refused ||
+		evs[1].ResourceStatus != types.ResourceStatusDeleteInProgress || aws.ToString(evs[0].LogicalResourceId) != "exporter" {
+		t.Errorf("events after the refused delete: %+v", evs[:min(2, len(evs))])
+	}
+	if ex, err := c.ListExports(ctx, &cloudformation.ListExportsInput{}); err != nil || len(ex.Exports) != 1 || aws.ToString(ex.Exports[0].Name) != "Shared" {
+		t.Errorf("exports after a refused delete: %+v %v", ex, err)
+	}
+
+	// Updates that drop or change an export in use fail and roll back.
+	for _, tc := range []struct{ name, body, reason string }{
+		{"remove", `{"Resources":{"H":{"Type":"AWS::CloudFormation::WaitConditionHandle"},"H2":{"Type":"AWS::CloudFormation::WaitConditionHandle"}}}`,
+			"Cannot delete export Shared as it is in use by importer and importer2"},
+		{"change", `{"Resources":{"H":{"Type":"AWS::CloudFormation::WaitConditionHandle"}},"Outputs":{"O":{"Value":"other","Export":{"Name":"Shared"}}}}`,
+			"Cannot update export Shared as it is in use by importer and importer2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := c.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String("exporter"), TemplateBody: aws.String(tc.body)}); err != nil {
+				t.Fatal(err)
+			}
+			st := waitSettled(t, c, "exporter")
+			if st.StackStatus != types.StackStatusUpdateRollbackComplete {
+				t.Errorf("status %s", st.StackStatus)
+			}
+			found := false
+			for _, ev := range events(t, c, "exporter") {
+				if strings.Contains(aws.ToString(ev.ResourceStatusReason), tc.reason) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no event says %q", tc.reason)
+			}
+			if got := outputs(st)["O"]; got != "shared-value" {
+				t.Errorf("output after rollback %q", got)
+			}
+		})
+	}
+
+	imports, err := c.ListImports(ctx, &cloudformation.ListImportsInput{ExportName: aws.String("Shared")})
+	if err != nil || len(imports.Imports) != 2 || imports.Imports[0] != "importer" {
+		t.Errorf("ListImports %+v %v", imports, err)
+	}
+	for _, n := range []string{"importer", "importer2"} {
+		if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"importer", "importer2"} {
+		waitGone(t, c, n)
+	}
+	if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("exporter")}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, c, "exporter")
+}
+
+// waitGone waits until DescribeStacks no longer finds the stack by name.
+func waitGone(t *testing.T, c *cloudformation.Client, name string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("exporter")}); err == nil {
-			break
+		_, err := c.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if err != nil {
+			wantAPIError(t, err, "ValidationError", "does not exist")
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("exporter never became deletable")
+			t.Fatalf("stack %s not deleted", name)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
