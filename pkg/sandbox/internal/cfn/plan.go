@@ -76,7 +76,12 @@ func (s *Service) buildConfig(call *awsapi.Call, r *region, name, id string, req
 		if s.opts.SSM == nil {
 			return "", awsapi.ValidationError("Parameters [%s] referenced by template have types not supported by CloudFormation.", pname)
 		}
-		v, _, err := s.opts.SSM.GetParameterFor(r.account, r.name, pname)
+		v, typ, err := s.opts.SSM.GetParameterFor(r.account, r.name, pname)
+		if err == nil && typ == "SecureString" {
+			// CloudFormation refuses SecureString parameters here rather than
+			// resolve them: the plaintext must never reach the stack.
+			return "", awsapi.ValidationError("Parameters [%s] referenced by template have types not supported by CloudFormation.", pname)
+		}
 		return v, err
 	}
 	params, err := tmpl.BindParameters(req.params, previous, ssm)

@@ -274,6 +274,15 @@ func ssmParamARN(c *pctx, name string) string {
 	return fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/%s", c.region, c.account, strings.TrimPrefix(name, "/"))
 }
 
+// checkSSMType refuses what AWS::SSM::Parameter refuses: CloudFormation cannot
+// create SecureString parameters (the value would sit in the template).
+func checkSSMType(typ string) error {
+	if typ == "SecureString" {
+		return reasonf("SSM Parameters of type SecureString cannot be created using CloudFormation")
+	}
+	return nil
+}
+
 var ssmParameterProvider = &provider{
 	replace: map[string]string{"Name": "Always"},
 	attrs:   []string{"Type", "Value"},
@@ -289,6 +298,9 @@ var ssmParameterProvider = &provider{
 			return err
 		}
 		typ, value := propString(props, "Type"), propString(props, "Value")
+		if err := checkSSMType(typ); err != nil {
+			return err
+		}
 		if _, err := c.s.opts.SSM.PutParameterFor(c.account, c.region, name, typ, value, propString(props, "Description"), false); err != nil {
 			return serviceError("Ssm", err)
 		}
@@ -304,6 +316,9 @@ var ssmParameterProvider = &provider{
 			return err
 		}
 		typ, value := propString(props, "Type"), propString(props, "Value")
+		if err := checkSSMType(typ); err != nil {
+			return err
+		}
 		if _, err := c.s.opts.SSM.PutParameterFor(c.account, c.region, r.physicalID, typ, value, propString(props, "Description"), true); err != nil {
 			return serviceError("Ssm", err)
 		}

@@ -1,9 +1,12 @@
 package template
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 )
 
 // compilePattern compiles an AllowedPattern, which CloudFormation matches against the whole value.
@@ -69,6 +72,10 @@ func (decl *ParameterDecl) bind(input string, ssm func(string) (string, error)) 
 			return Value{}, validationf("Unable to fetch parameters [%s] from parameter store for this account.", input)
 		}
 		resolved, err := ssm(input)
+		if e := (*awsapi.Error)(nil); errors.As(err, &e) && e.Code == "ValidationError" {
+			// The resolver's own refusal (e.g. a SecureString) keeps its wording.
+			return Value{}, err
+		}
 		if err != nil {
 			return Value{}, validationf("Unable to fetch parameters [%s] from parameter store for this account.", input)
 		}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 )
 
 const paramsTemplate = `
@@ -64,6 +66,9 @@ func fakeSSM(name string) (string, error) {
 		return "ami-123", nil
 	case "/list":
 		return "x,y", nil
+	case "/secure":
+		// The resolver's own ValidationError (CloudFormation refusing a SecureString) keeps its wording.
+		return "", awsapi.ValidationError("Parameters [/secure] referenced by template have types not supported by CloudFormation.")
 	}
 	return "", errors.New("ParameterNotFound")
 }
@@ -96,6 +101,7 @@ func TestBindParameters(t *testing.T) {
 		{"pattern anchors whole value", []ParamInput{{Key: "Name", Value: "abc"}, {Key: "Env", Value: "prodx"}}, nil, "Parameter 'Env' failed to satisfy constraint: must be dev or prod"},
 		{"min length", []ParamInput{{Key: "Name", Value: "a"}}, nil, "Parameter 'Name' must contain at least 2 characters"},
 		{"max length", []ParamInput{{Key: "Name", Value: "abcdef"}}, nil, "Parameter 'Name' must contain at most 5 characters"},
+		{"ssm refused", []ParamInput{{Key: "Name", Value: "abc"}, {Key: "Ami", Value: "/secure"}}, nil, "Parameters [/secure] referenced by template have types not supported by CloudFormation."},
 		{"ssm missing", []ParamInput{{Key: "Name", Value: "abc"}, {Key: "Ami", Value: "/nope"}}, nil, "Unable to fetch parameters [/nope] from parameter store for this account."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
