@@ -203,7 +203,7 @@ func (s *Service) baseEnv(r *region, name, id string, cfg *config) *template.Env
 		StackName:        name,
 		StackID:          id,
 		NotificationARNs: cfg.notification,
-		AZs:              availabilityZones,
+		AZs:              template.AvailabilityZones,
 		Conditions:       cfg.conditions,
 		Mappings:         cfg.tmpl.Mappings,
 		ImportValue: func(n string) (string, error) {
@@ -219,18 +219,6 @@ func (s *Service) baseEnv(r *region, name, id string, cfg *config) *template.Env
 			return nil, awsapi.ValidationError("Template format error: Unresolved resource dependencies [%s] in the Resources block of the template", logicalID)
 		},
 	}
-}
-
-func availabilityZones(regionName string) []string {
-	letters := "abc"
-	if regionName == "us-east-1" {
-		letters = "abcdef"
-	}
-	out := make([]string, len(letters))
-	for i, l := range letters {
-		out[i] = regionName + string(l)
-	}
-	return out
 }
 
 // activeResources lists the template's resources whose conditions hold, in creation order.

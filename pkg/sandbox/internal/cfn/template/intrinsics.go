@@ -556,6 +556,20 @@ func (r *resolver) findInMap(arg any) (any, error) {
 	return nil, templateErr("Unable to get mapping for %s::%s::%s", k[0], k[1], k[2])
 }
 
+// AvailabilityZones is what Fn::GetAZs returns for a region: us-east-1 has six
+// zones (a to f) as on AWS, every other region three.
+func AvailabilityZones(region string) []string {
+	letters := "abc"
+	if region == "us-east-1" {
+		letters = "abcdef"
+	}
+	out := make([]string, len(letters))
+	for i, l := range letters {
+		out[i] = region + string(l)
+	}
+	return out
+}
+
 func (r *resolver) getAZs(arg any) (any, error) {
 	x, err := r.resolve(arg)
 	if err != nil {
@@ -575,7 +589,7 @@ func (r *resolver) getAZs(arg any) (any, error) {
 	if r.env.AZs != nil {
 		azs = r.env.AZs(region)
 	} else {
-		azs = []string{region + "a", region + "b", region + "c"}
+		azs = AvailabilityZones(region)
 	}
 	out := make([]any, len(azs))
 	for i, az := range azs {

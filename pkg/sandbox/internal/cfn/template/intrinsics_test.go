@@ -97,9 +97,9 @@ func TestResolve(t *testing.T) {
 		{"findinmap no key", "!FindInMap [M, eu-west-1, Ami]", nil, "Template error: Unable to get mapping for M::eu-west-1::Ami"},
 		{"findinmap no second key", "!FindInMap [M, us-east-1, Nope]", nil, "Unable to get mapping for M::us-east-1::Nope"},
 		// GetAZs
-		{"getazs current", "!GetAZs ''", []any{"us-east-1a", "us-east-1b", "us-east-1c"}, ""},
+		{"getazs current", "!GetAZs ''", []any{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"}, ""},
 		{"getazs region", "!GetAZs eu-west-1", []any{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, ""},
-		{"getazs ref region", "!GetAZs {Ref: AWS::Region}", []any{"us-east-1a", "us-east-1b", "us-east-1c"}, ""},
+		{"getazs ref region", "!GetAZs {Ref: AWS::Region}", []any{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"}, ""},
 		// ImportValue, Base64
 		{"import", "!ImportValue known", "imported", ""},
 		{"import sub", "!ImportValue {'Fn::Sub': 'kn${Name}'}", nil, "No export named knweb found."},

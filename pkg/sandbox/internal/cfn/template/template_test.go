@@ -223,7 +223,7 @@ func TestParseVPC(t *testing.T) {
 				if o.Key == "VpcId" && (o.Value != "VPC-phys" || o.ExportName != "vpc-VpcId") {
 					t.Errorf("VpcId output = %+v", o)
 				}
-				if o.Key == "AZs" && o.Value != "us-east-1a,us-east-1b,us-east-1c" {
+				if o.Key == "AZs" && o.Value != "us-east-1a,us-east-1b,us-east-1c,us-east-1d,us-east-1e,us-east-1f" {
 					t.Errorf("AZs output = %+v", o)
 				}
 			}
