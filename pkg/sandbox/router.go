@@ -43,17 +43,20 @@ type service struct {
 	proto      protocol
 	namespace  string // Query XML namespace
 	jsonPrefix string // X-Amz-Target prefix, e.g. "AmazonSSM."
-	handler    http.Handler
+	// serverError is the service's code for an internal error (500), which
+	// the SDKs retry.
+	serverError string
+	handler     http.Handler
 }
 
 func newServices() map[string]*service {
 	return map[string]*service{
-		"sts":            {name: "sts", proto: protoQuery, namespace: "https://sts.amazonaws.com/doc/2011-06-15/"},
-		"iam":            {name: "iam", proto: protoQuery, namespace: "https://iam.amazonaws.com/doc/2010-05-08/"},
-		"cloudformation": {name: "cloudformation", proto: protoQuery, namespace: "http://cloudformation.amazonaws.com/doc/2010-05-15/"},
-		"s3":             {name: "s3", proto: protoREST},
-		"ssm":            {name: "ssm", proto: protoJSON, jsonPrefix: "AmazonSSM."},
-		"events":         {name: "events", proto: protoJSON, jsonPrefix: "AWSEvents."},
+		"sts":            {name: "sts", proto: protoQuery, namespace: "https://sts.amazonaws.com/doc/2011-06-15/", serverError: "InternalFailure"},
+		"iam":            {name: "iam", proto: protoQuery, namespace: "https://iam.amazonaws.com/doc/2010-05-08/", serverError: "ServiceFailure"},
+		"cloudformation": {name: "cloudformation", proto: protoQuery, namespace: "http://cloudformation.amazonaws.com/doc/2010-05-15/", serverError: "InternalFailure"},
+		"s3":             {name: "s3", proto: protoREST, serverError: "InternalError"},
+		"ssm":            {name: "ssm", proto: protoJSON, jsonPrefix: "AmazonSSM.", serverError: "InternalServerError"},
+		"events":         {name: "events", proto: protoJSON, jsonPrefix: "AWSEvents.", serverError: "InternalException"},
 	}
 }
 
@@ -181,11 +184,14 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	faultAction := ""
 	switch svc.proto {
 	case protoQuery:
-		action, err := queryAction(r, body)
+		action, form, err := queryAction(r, body)
 		if err != nil {
 			return svc, err
 		}
 		call.Action, faultAction = action, action
+		if err := checkQueryParams(svc.name, action, form); err != nil {
+			return svc, err
+		}
 	case protoJSON:
 		target := r.Header.Get("X-Amz-Target")
 		action, ok := strings.CutPrefix(target, svc.jsonPrefix)
@@ -213,7 +219,7 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 		case faults.Throttle:
 			return svc, throttleError(svc.proto)
 		case faults.ServerError:
-			return svc, awsapi.Errorf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure. (injected by the sandbox)")
+			return svc, awsapi.Errorf(http.StatusInternalServerError, svc.serverError, "The request processing has failed because of an unknown error, exception or failure. (injected by the sandbox)")
 		}
 	}
 
@@ -275,25 +281,28 @@ func readBody(w http.ResponseWriter, r *http.Request, svc *service, si *sigInfo)
 	return body, nil
 }
 
-// queryAction finds the Action of a Query request in the form body or URL.
-func queryAction(r *http.Request, body []byte) (string, error) {
-	action := r.URL.Query().Get("Action")
+// queryAction finds the Action of a Query request, and its parameters, in
+// the form body or the URL.
+func queryAction(r *http.Request, body []byte) (string, url.Values, error) {
+	form := r.URL.Query()
 	if len(body) > 0 {
-		form, err := url.ParseQuery(string(body))
+		var err error
+		form, err = url.ParseQuery(string(body))
 		if err != nil {
-			return "", awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err)
+			return "", nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err)
 		}
-		if a := form.Get("Action"); a != "" {
-			action = a
+		if form.Get("Action") == "" {
+			form.Set("Action", r.URL.Query().Get("Action"))
 		}
 	}
+	action := form.Get("Action")
 	if action == "" {
-		return "", awsapi.Errorf(http.StatusBadRequest, "MissingAction", "Missing Action")
+		return "", nil, awsapi.Errorf(http.StatusBadRequest, "MissingAction", "Missing Action")
 	}
 	if !isIdent(action) {
-		return "", awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %q", action)
+		return "", nil, awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %q", action)
 	}
-	return action, nil
+	return action, form, nil
 }
 
 func isIdent(s string) bool {

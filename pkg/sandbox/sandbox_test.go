@@ -148,6 +148,12 @@ func TestSignatureChecks(t *testing.T) {
 // rawRequest signs a Query request by hand so tests can tamper with it.
 func signedQuery(t *testing.T, sb *sandbox.Sandbox, acct sandbox.Account, body string, when time.Time) *http.Request {
 	t.Helper()
+	return signedQueryFor(t, sb, acct, "sts", body, when)
+}
+
+// signedQueryFor signs a Query request for service with the SDK's signer.
+func signedQueryFor(t *testing.T, sb *sandbox.Sandbox, acct sandbox.Account, service, body string, when time.Time) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, sb.URL()+"/", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +161,7 @@ func signedQuery(t *testing.T, sb *sandbox.Sandbox, acct sandbox.Account, body s
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	sum := sha256.Sum256([]byte(body))
 	creds := aws.Credentials{AccessKeyID: acct.AccessKeyID, SecretAccessKey: acct.SecretAccessKey}
-	if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", when); err != nil {
+	if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), service, "us-east-1", when); err != nil {
 		t.Fatal(err)
 	}
 	return req
