@@ -26,7 +26,10 @@ const (
 	// Throttle answers with the service's throttling error (Throttling,
 	// ThrottlingException, SlowDown).
 	Throttle
-	// ServerError answers with a 5xx (InternalFailure / InternalError).
+	// ServerError answers with a 500 carrying the service's own code (S3
+	// InternalError, SSM InternalServerError, EventBridge InternalException,
+	// IAM ServiceFailure, other Query services InternalFailure), which the
+	// SDKs retry.
 	ServerError
 )
 
@@ -244,4 +247,54 @@ func ParseStackFailure(spec string) (name, reason string, err error) {
 		return "", "", fmt.Errorf("parse %q: want a stack name, optionally NAME=reason", spec)
 	}
 	return name, reason, nil
+}
+
+// Flags are fault rules in the forms the `stackerless sandbox` flags take
+// (--throttle, --server-errors, --latency, --fail-stack), so that the command
+// and the tests apply them the same way.
+type Flags struct {
+	Throttle     []string // API=share
+	ServerErrors []string // API=share
+	Latency      []string // API=duration
+	FailStacks   []string // NAME or NAME=reason
+}
+
+// Apply adds every rule to f. The first bad rule stops it with an error that
+// names its flag; the rules before it stay applied.
+func (fl Flags) Apply(f *Injector) error {
+	for _, spec := range fl.Throttle {
+		api, share, err := ParseShare(spec)
+		if err == nil {
+			err = f.Throttle(api, share)
+		}
+		if err != nil {
+			return fmt.Errorf("--throttle: %w", err)
+		}
+	}
+	for _, spec := range fl.ServerErrors {
+		api, share, err := ParseShare(spec)
+		if err == nil {
+			err = f.ServerErrors(api, share)
+		}
+		if err != nil {
+			return fmt.Errorf("--server-errors: %w", err)
+		}
+	}
+	for _, spec := range fl.Latency {
+		api, d, err := ParseLatency(spec)
+		if err == nil {
+			err = f.Latency(api, d)
+		}
+		if err != nil {
+			return fmt.Errorf("--latency: %w", err)
+		}
+	}
+	for _, spec := range fl.FailStacks {
+		name, reason, err := ParseStackFailure(spec)
+		if err != nil {
+			return fmt.Errorf("--fail-stack: %w", err)
+		}
+		f.FailStack(name, reason)
+	}
+	return nil
 }

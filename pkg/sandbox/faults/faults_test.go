@@ -118,3 +118,50 @@ func TestDecideShareIsDeterministic(t *testing.T) {
 		t.Fatalf("share 0.3 throttled %d of 1000", a)
 	}
 }
+
+func TestFlagsApply(t *testing.T) {
+	f := New(1)
+	fl := Flags{
+		Throttle:     []string{"sts:AssumeRole=100%"},
+		ServerErrors: []string{"s3:*=1"},
+		Latency:      []string{"ssm:*=30ms"},
+		FailStacks:   []string{"vpc=kaboom", "plain"},
+	}
+	if err := fl.Apply(f); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.Decide("sts", "AssumeRole"); d.Fault != Throttle {
+		t.Errorf("sts:AssumeRole = %+v", d)
+	}
+	if d := f.Decide("sts", "GetCallerIdentity"); d.Fault != None {
+		t.Errorf("sts:GetCallerIdentity = %+v", d)
+	}
+	if d := f.Decide("s3", "GetObject"); d.Fault != ServerError {
+		t.Errorf("s3:GetObject = %+v", d)
+	}
+	if d := f.Decide("ssm", "GetParameter"); d.Delay != 30*time.Millisecond {
+		t.Errorf("ssm:GetParameter = %+v", d)
+	}
+	if reason, ok := f.StackFailure("vpc"); !ok || reason != "kaboom" {
+		t.Errorf("vpc = %q %v", reason, ok)
+	}
+	if reason, ok := f.StackFailure("plain"); !ok || reason == "" {
+		t.Errorf("plain = %q %v", reason, ok)
+	}
+	for _, tc := range []struct {
+		name string
+		fl   Flags
+		want string
+	}{
+		{"throttle", Flags{Throttle: []string{"sts=1"}}, "--throttle: "},
+		{"server errors", Flags{ServerErrors: []string{"s3:*=2"}}, "--server-errors: "},
+		{"latency", Flags{Latency: []string{"s3:*=soon"}}, "--latency: "},
+		{"fail stack", Flags{FailStacks: []string{"=why"}}, "--fail-stack: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.fl.Apply(New(1)); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to start with %q", err, tc.want)
+			}
+		})
+	}
+}
