@@ -394,6 +394,19 @@ func TestSDKCrossAccountRead(t *testing.T) {
 	mustCode(t, err, "AccessDenied")
 	_, err = client(sb, "stage").GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("vpc.json")})
 	mustCode(t, err, "AccessDenied")
+
+	// DeleteBucketPolicy removes the grant: no policy left, and the cross-account read is denied again.
+	_, err = prod.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b})
+	mustCode(t, err, "AccessDenied")
+	_, err = master.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b})
+	ok(t, err)
+	_, err = master.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	mustCode(t, err, "NoSuchBucketPolicy")
+	_, err = prod.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("vpc.json")})
+	mustCode(t, err, "AccessDenied")
+	// Deleting a policy that is not there succeeds, as on AWS (204).
+	_, err = master.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b})
+	ok(t, err)
 }
 
 func TestSDKTLSOnlyPolicyDeniesPlainHTTP(t *testing.T) {
