@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -10,20 +11,24 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 )
 
-// queryParams holds, per Query service and action, the top-level parameter
-// names the API takes. They are read from aws-sdk-go-v2's input types, whose
-// field names are the Query member names, so the list is the real API's and
-// follows SDK upgrades.
-var queryParams = sync.OnceValue(func() map[string]map[string][]string {
+// apiParams holds, per Query or JSON service and action, the top-level
+// parameter names the API takes. They are read from aws-sdk-go-v2's input
+// types, whose field names are the member names both protocols use, so the
+// list is the real API's and follows SDK upgrades.
+var apiParams = sync.OnceValue(func() map[string]map[string][]string {
 	return map[string]map[string][]string{
 		"cloudformation": inputFields(reflect.TypeOf(&cloudformation.Client{})),
 		"iam":            inputFields(reflect.TypeOf(&iam.Client{})),
 		"sts":            inputFields(reflect.TypeOf(&sts.Client{})),
+		"ssm":            inputFields(reflect.TypeOf(&ssm.Client{})),
+		"events":         inputFields(reflect.TypeOf(&eventbridge.Client{})),
 	}
 })
 
@@ -58,20 +63,41 @@ func inputFields(client reflect.Type) map[string][]string {
 // checkQueryParams refuses a parameter the action does not take, with the
 // message the AWS CLI gives for one. Unknown actions are left to the service.
 func checkQueryParams(service, action string, form url.Values) error {
-	fields, ok := queryParams()[service][action]
-	if !ok {
-		return nil
-	}
 	for key := range form {
 		if key == "Action" || key == "Version" || strings.HasPrefix(key, "X-Amz-") {
 			continue // the operation, and SigV4's query parameters on presigned URLs
 		}
 		// Lists and structures are flattened: Parameters.member.1.ParameterKey.
 		top, _, _ := strings.Cut(key, ".")
-		if _, found := slices.BinarySearch(fields, top); !found {
-			return awsapi.Errorf(http.StatusBadRequest, "ValidationError",
-				"Unknown parameter in input: %q, must be one of: %s", top, strings.Join(fields, ", "))
+		if err := checkParam(service, action, top, "ValidationError"); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkJSONParams does the same for the top-level members of a JSON 1.1
+// body. A body that is not a JSON object is left to the service to refuse.
+func checkJSONParams(service, action string, body []byte) error {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return nil
+	}
+	for name := range members {
+		if err := checkParam(service, action, name, "ValidationException"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkParam(service, action, name, code string) error {
+	fields, ok := apiParams()[service][action]
+	if !ok {
+		return nil
+	}
+	if _, found := slices.BinarySearch(fields, name); !found {
+		return awsapi.Errorf(http.StatusBadRequest, code, "Unknown parameter in input: %q, must be one of: %s", name, strings.Join(fields, ", "))
 	}
 	return nil
 }

@@ -199,6 +199,9 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 			return svc, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %q (X-Amz-Target)", target)
 		}
 		call.Action, faultAction = action, action
+		if err := checkJSONParams(svc.name, action, body); err != nil {
+			return svc, err
+		}
 	case protoREST:
 		// The S3 service reads virtual-host buckets from Host itself.
 		faultAction = s3Operation(r)
