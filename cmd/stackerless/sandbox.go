@@ -17,10 +17,7 @@ type sandboxFlags struct {
 	listen        string
 	accounts      string
 	stackDuration time.Duration
-	throttle      []string
-	serverErrors  []string
-	latency       []string
-	failStacks    []string
+	faults        faults.Flags
 	seed          int64
 	verbose       bool
 }
@@ -48,10 +45,10 @@ SigV4 name: sts, iam, s3, cloudformation, ssm, events), e.g.
 	fl.StringVar(&f.listen, "listen", f.listen, "address to listen on")
 	fl.StringVar(&f.accounts, "accounts", f.accounts, "accounts as name=id,... (12-digit IDs)")
 	fl.DurationVar(&f.stackDuration, "stack-duration", f.stackDuration, "how long CloudFormation stack operations take")
-	fl.StringArrayVar(&f.throttle, "throttle", nil, "throttle a share of calls: API=share (0..1 or N%), repeatable")
-	fl.StringArrayVar(&f.serverErrors, "server-errors", nil, "answer a share of calls with a 5xx: API=share, repeatable")
-	fl.StringArrayVar(&f.latency, "latency", nil, "add latency to calls: API=duration, repeatable")
-	fl.StringArrayVar(&f.failStacks, "fail-stack", nil, "make the stack NAME fail (NAME or NAME=reason), repeatable")
+	fl.StringArrayVar(&f.faults.Throttle, "throttle", nil, "throttle a share of calls: API=share (0..1 or N%), repeatable")
+	fl.StringArrayVar(&f.faults.ServerErrors, "server-errors", nil, "answer a share of calls with a 5xx: API=share, repeatable")
+	fl.StringArrayVar(&f.faults.Latency, "latency", nil, "add latency to calls: API=duration, repeatable")
+	fl.StringArrayVar(&f.faults.FailStacks, "fail-stack", nil, "make the stack NAME fail (NAME or NAME=reason), repeatable")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for fault injection (0 = random)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every request to stderr")
 	return cmd
@@ -76,51 +73,13 @@ func runSandbox(cmd *cobra.Command, f sandboxFlags) error {
 		return err
 	}
 	defer sb.Close()
-	if err := applyFaults(sb.Faults(), f); err != nil {
+	if err := f.faults.Apply(sb.Faults()); err != nil {
 		return err
 	}
 	printBanner(cmd.OutOrStdout(), sb)
 	<-ctx.Done()
 	fmt.Fprintln(cmd.ErrOrStderr(), "stopping the sandbox")
 	return sb.Close()
-}
-
-func applyFaults(inj *faults.Injector, f sandboxFlags) error {
-	for _, spec := range f.throttle {
-		api, share, err := faults.ParseShare(spec)
-		if err == nil {
-			err = inj.Throttle(api, share)
-		}
-		if err != nil {
-			return fmt.Errorf("--throttle: %w", err)
-		}
-	}
-	for _, spec := range f.serverErrors {
-		api, share, err := faults.ParseShare(spec)
-		if err == nil {
-			err = inj.ServerErrors(api, share)
-		}
-		if err != nil {
-			return fmt.Errorf("--server-errors: %w", err)
-		}
-	}
-	for _, spec := range f.latency {
-		api, d, err := faults.ParseLatency(spec)
-		if err == nil {
-			err = inj.Latency(api, d)
-		}
-		if err != nil {
-			return fmt.Errorf("--latency: %w", err)
-		}
-	}
-	for _, spec := range f.failStacks {
-		name, reason, err := faults.ParseStackFailure(spec)
-		if err != nil {
-			return fmt.Errorf("--fail-stack: %w", err)
-		}
-		inj.FailStack(name, reason)
-	}
-	return nil
 }
 
 // printBanner prints one line per account (the format scripts parse), then a
