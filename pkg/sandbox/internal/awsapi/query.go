@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"encoding/xml"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -127,4 +128,64 @@ func requestID(call *Call) string {
 		return ""
 	}
 	return call.RequestID
+}
+
+// QueryHandler answers one Query action.
+type QueryHandler func(call *Call, form Form) (any, error)
+
+// ServeQuery answers a Query-protocol request: it reads the form (the body,
+// at most maxBody bytes, then the URL), requires an authenticated caller,
+// finds the action's handler with lookup, and writes its result or error.
+// version is the API version AWS names when an action is unknown.
+func ServeQuery(w http.ResponseWriter, r *http.Request, namespace, version string, maxBody int64, lookup func(action string) (QueryHandler, bool)) {
+	call := CallFrom(r.Context())
+	if call == nil {
+		call = &Call{}
+	}
+	form, err := readForm(r, maxBody)
+	if err != nil {
+		WriteQueryError(w, call, namespace, err)
+		return
+	}
+	if call.Action == "" {
+		call.Action = form.Get("Action")
+	}
+	if call.Caller == nil {
+		WriteQueryError(w, call, namespace, Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		return
+	}
+	handle, ok := lookup(call.Action)
+	if !ok {
+		WriteQueryError(w, call, namespace, Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", call.Action, version))
+		return
+	}
+	result, err := handle(call, form)
+	if err != nil {
+		WriteQueryError(w, call, namespace, err)
+		return
+	}
+	WriteQueryResult(w, call, namespace, result)
+}
+
+// readForm reads Query parameters from the form body and the URL; the body wins.
+func readForm(r *http.Request, maxBody int64) (Form, error) {
+	values := url.Values{}
+	if r.Body != nil {
+		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return nil, Errorf(http.StatusBadRequest, "MalformedQueryString", "read request body: %v", err)
+		}
+		if int64(len(data)) > maxBody {
+			return nil, Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body must be less than %d bytes", maxBody)
+		}
+		if values, err = url.ParseQuery(string(data)); err != nil {
+			return nil, Errorf(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err)
+		}
+	}
+	for k, v := range r.URL.Query() {
+		if _, ok := values[k]; !ok {
+			values[k] = v
+		}
+	}
+	return Form(values), nil
 }

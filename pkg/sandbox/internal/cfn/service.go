@@ -12,9 +12,7 @@
 package cfn
 
 import (
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -158,52 +156,13 @@ var handlers = map[string]handler{
 
 // ServeHTTP serves one authenticated CloudFormation Query request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil {
-		awsapi.WriteQueryError(w, &awsapi.Call{}, Namespace, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
-		return
-	}
-	form, err := readForm(r)
-	if err != nil {
-		awsapi.WriteQueryError(w, call, Namespace, err)
-		return
-	}
-	action := call.Action
-	if action == "" {
-		action = form.Get("Action")
-		call.Action = action
-	}
-	h, ok := handlers[action]
-	if !ok {
-		awsapi.WriteQueryError(w, call, Namespace, awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", action))
-		return
-	}
-	result, err := h(s, call, form)
-	if err != nil {
-		awsapi.WriteQueryError(w, call, Namespace, err)
-		return
-	}
-	awsapi.WriteQueryResult(w, call, Namespace, result)
-}
-
-func readForm(r *http.Request) (awsapi.Form, error) {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-	if err != nil {
-		return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "read request body: %v", err)
-	}
-	if len(data) > maxRequestBody {
-		return nil, awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body must be less than %d bytes", maxRequestBody)
-	}
-	vals, err := url.ParseQuery(string(data))
-	if err != nil {
-		return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The request body is not a valid form: %v", err)
-	}
-	for k, v := range r.URL.Query() {
-		if _, ok := vals[k]; !ok {
-			vals[k] = v
+	awsapi.ServeQuery(w, r, Namespace, "2010-05-15", maxRequestBody, func(action string) (awsapi.QueryHandler, bool) {
+		h, ok := handlers[action]
+		if !ok {
+			return nil, false
 		}
-	}
-	return awsapi.Form(vals), nil
+		return func(call *awsapi.Call, form awsapi.Form) (any, error) { return h(s, call, form) }, true
+	})
 }
 
 // stackARNPattern is the resource ARN CloudFormation actions are authorized on.

@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -46,58 +45,13 @@ var actions = map[string]handlerFunc{
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil {
-		call = &awsapi.Call{}
-	}
-	form, err := readForm(r)
-	if err != nil {
-		awsapi.WriteQueryError(w, call, namespace, err)
-		return
-	}
-	if call.Action == "" {
-		call.Action = form.Get("Action")
-	}
-	h, ok := actions[call.Action]
-	if !ok {
-		awsapi.WriteQueryError(w, call, namespace, awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version 2010-05-08", call.Action))
-		return
-	}
-	if call.Caller == nil {
-		awsapi.WriteQueryError(w, call, namespace, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
-		return
-	}
-	result, err := h(a, call, form)
-	if err != nil {
-		awsapi.WriteQueryError(w, call, namespace, err)
-		return
-	}
-	awsapi.WriteQueryResult(w, call, namespace, result)
-}
-
-// readForm reads Query parameters from the form body and the URL.
-func readForm(r *http.Request) (awsapi.Form, error) {
-	values := url.Values{}
-	for k, v := range r.URL.Query() {
-		values[k] = v
-	}
-	if r.Body != nil {
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "read request body: %v", err)
+	awsapi.ServeQuery(w, r, namespace, "2010-05-08", maxBody, func(action string) (awsapi.QueryHandler, bool) {
+		h, ok := actions[action]
+		if !ok {
+			return nil, false
 		}
-		if len(data) > maxBody {
-			return nil, awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body too large")
-		}
-		body, err := url.ParseQuery(string(data))
-		if err != nil {
-			return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The query string is malformed: %v", err)
-		}
-		for k, v := range body {
-			values[k] = v
-		}
-	}
-	return awsapi.Form(values), nil
+		return func(call *awsapi.Call, form awsapi.Form) (any, error) { return h(a, call, form) }, true
+	})
 }
 
 func required(f awsapi.Form, param, field string) (string, error) {

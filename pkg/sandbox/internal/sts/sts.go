@@ -4,9 +4,7 @@
 package sts
 
 import (
-	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"time"
@@ -26,64 +24,17 @@ type Service struct{ store *iam.Store }
 func New(store *iam.Store) *Service { return &Service{store: store} }
 
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil {
-		call = &awsapi.Call{}
-	}
-	form, err := readForm(r)
-	if err != nil {
-		awsapi.WriteQueryError(w, call, namespace, err)
-		return
-	}
-	if call.Action == "" {
-		call.Action = form.Get("Action")
-	}
-	var handle func(*awsapi.Call, awsapi.Form) (any, error)
-	switch call.Action {
-	case "GetCallerIdentity":
-		handle = s.getCallerIdentity
-	case "AssumeRole":
-		handle = s.assumeRole
-	case "GetSessionToken":
-		handle = s.getSessionToken
-	default:
-		awsapi.WriteQueryError(w, call, namespace, awsapi.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version 2011-06-15", call.Action))
-		return
-	}
-	if call.Caller == nil {
-		awsapi.WriteQueryError(w, call, namespace, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
-		return
-	}
-	result, err := handle(call, form)
-	if err != nil {
-		awsapi.WriteQueryError(w, call, namespace, err)
-		return
-	}
-	awsapi.WriteQueryResult(w, call, namespace, result)
-}
-
-func readForm(r *http.Request) (awsapi.Form, error) {
-	values := url.Values{}
-	for k, v := range r.URL.Query() {
-		values[k] = v
-	}
-	if r.Body != nil {
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "read request body: %v", err)
+	awsapi.ServeQuery(w, r, namespace, "2011-06-15", maxBody, func(action string) (awsapi.QueryHandler, bool) {
+		switch action {
+		case "GetCallerIdentity":
+			return s.getCallerIdentity, true
+		case "AssumeRole":
+			return s.assumeRole, true
+		case "GetSessionToken":
+			return s.getSessionToken, true
 		}
-		if len(data) > maxBody {
-			return nil, awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body too large")
-		}
-		body, err := url.ParseQuery(string(data))
-		if err != nil {
-			return nil, awsapi.Errorf(http.StatusBadRequest, "MalformedQueryString", "The query string is malformed: %v", err)
-		}
-		for k, v := range body {
-			values[k] = v
-		}
-	}
-	return awsapi.Form(values), nil
+		return nil, false
+	})
 }
 
 type getCallerIdentityResult struct {
