@@ -36,7 +36,7 @@ func newBackends(s *Sandbox) *backends {
 	b.services["iam"].handler = iam.NewAPI(store)
 
 	s3svc := s3.New(s3.Options{Authorizer: authz, Notify: func(ev s3.ObjectCreated) {
-		s.publishObjectCreated(ObjectCreated(ev))
+		s.publishObjectCreated(ev)
 	}})
 	b.services["s3"].handler = s3svc
 	b.ssm = ssm.New(authz)

@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/faults"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
 )
 
 // Account is one account of a running sandbox with its root credentials.
@@ -36,18 +38,10 @@ type Account struct {
 }
 
 // ObjectCreated is an S3 "Object Created" notification (the local stand-in
-// for S3 -> EventBridge).
-type ObjectCreated struct {
-	Account      string // bucket owner
-	Region       string
-	Bucket       string
-	Key          string
-	VersionID    string // "null" in unversioned buckets
-	Size         int64
-	ETag         string // without quotes
-	Time         time.Time
-	RequesterARN string
-}
+// for S3 -> EventBridge): bucket owner, region, bucket, key, version ID
+// ("null" in unversioned buckets), size, ETag without quotes, time and
+// requester.
+type ObjectCreated = s3.ObjectCreated
 
 // Sandbox is a running local AWS.
 type Sandbox struct {
@@ -219,24 +213,7 @@ func (s *Sandbox) publishObjectCreated(ev ObjectCreated) {
 func (s *Sandbox) Panics() int64 { return s.panics.Load() }
 
 // Event is one entry accepted by EventBridge PutEvents.
-type Event struct {
-	EventID      string
-	Account      string
-	Region       string
-	EventBusName string
-	Source       string
-	DetailType   string
-	Detail       string
-	Resources    []string
-	Time         time.Time
-}
+type Event = events.Entry
 
 // Events returns the EventBridge entries accepted so far, in arrival order.
-func (s *Sandbox) Events() []Event {
-	entries := s.backends.events.Entries()
-	out := make([]Event, len(entries))
-	for i, e := range entries {
-		out[i] = Event(e)
-	}
-	return out
-}
+func (s *Sandbox) Events() []Event { return s.backends.events.Entries() }
