@@ -252,15 +252,10 @@ func (e *Engine) createChangeSet(ctx context.Context, run *Run, cf CloudFormatio
 
 // pollStack follows a create, update, re-creation or continued rollback.
 func (e *Engine) pollStack(ctx context.Context, run *Run, s *StackState) error {
-	cf, err := e.client(ctx, s)
+	cf, stack, err := e.observe(ctx, s)
 	if err != nil {
 		return err
 	}
-	stack, err := e.describe(ctx, cf, s)
-	if err != nil {
-		return err
-	}
-	e.tail(ctx, cf, s)
 	switch s.Phase {
 	case PhaseDeleteToRecreate:
 		if stack == nil || stack.Status == "DELETE_COMPLETE" {
@@ -348,16 +343,9 @@ func (e *Engine) reportRollback(s *StackState, verb string) {
 
 // pollChangeSet waits for a change set, asks for approval where needed and executes it.
 func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) error {
-	cf, err := e.client(ctx, s)
-	if err != nil {
+	cf, cs, err := e.computedChangeSet(ctx, s)
+	if cs == nil || err != nil {
 		return err
-	}
-	cs, err := cf.DescribeChangeSet(ctx, s.FQN, s.ChangeSet)
-	if err != nil {
-		return err
-	}
-	if !cs.Ready() {
-		return nil
 	}
 	if cs.NoChanges() {
 		if err := cf.DeleteChangeSet(ctx, s.FQN, s.ChangeSet); err != nil {

@@ -45,15 +45,10 @@ func (e *Engine) startDestroy(ctx context.Context, run *Run, s *StackState) erro
 }
 
 func (e *Engine) pollDestroy(ctx context.Context, run *Run, s *StackState) error {
-	cf, err := e.client(ctx, s)
+	cf, stack, err := e.observe(ctx, s)
 	if err != nil {
 		return err
 	}
-	stack, err := e.describe(ctx, cf, s)
-	if err != nil {
-		return err
-	}
-	e.tail(ctx, cf, s)
 	switch {
 	case stack == nil || stack.Status == "DELETE_COMPLETE":
 		e.set(s, Complete, reasonDestroyed)

@@ -40,16 +40,9 @@ func (e *Engine) startDiff(ctx context.Context, run *Run, s *StackState) error {
 }
 
 func (e *Engine) pollDiff(ctx context.Context, run *Run, s *StackState) error {
-	cf, err := e.client(ctx, s)
-	if err != nil {
+	cf, cs, err := e.computedChangeSet(ctx, s)
+	if cs == nil || err != nil {
 		return err
-	}
-	cs, err := cf.DescribeChangeSet(ctx, s.FQN, s.ChangeSet)
-	if err != nil {
-		return err
-	}
-	if !cs.Ready() {
-		return nil
 	}
 	existing, err := cf.Describe(ctx, s.FQN)
 	if err != nil {

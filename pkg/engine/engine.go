@@ -286,6 +286,35 @@ func (e *Engine) describe(ctx context.Context, cf CloudFormation, s *StackState)
 	return stack, err
 }
 
+// observe opens every poll of a started stack: the client, the stack as
+// CloudFormation reports it, and new events when tailing.
+func (e *Engine) observe(ctx context.Context, s *StackState) (CloudFormation, *cfn.Stack, error) {
+	cf, err := e.client(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	stack, err := e.describe(ctx, cf, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.tail(ctx, cf, s)
+	return cf, stack, nil
+}
+
+// computedChangeSet returns the step's change set once CloudFormation has
+// computed it (cs is nil until then).
+func (e *Engine) computedChangeSet(ctx context.Context, s *StackState) (CloudFormation, *cfn.ChangeSet, error) {
+	cf, err := e.client(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := cf.DescribeChangeSet(ctx, s.FQN, s.ChangeSet)
+	if err != nil || !cs.Ready() {
+		return nil, nil, err
+	}
+	return cf, cs, nil
+}
+
 // statusOf is a stack's status for logs, "" when there is no stack.
 func statusOf(stack *cfn.Stack) cfn.StackStatus {
 	if stack == nil {
