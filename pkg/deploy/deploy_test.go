@@ -48,9 +48,7 @@ func newWorld(t *testing.T) *world {
 		write(t, filepath.Join(dir, f), string(data))
 	}
 	var profiles strings.Builder
-	for _, a := range sb.Accounts() {
-		fmt.Fprintf(&profiles, "[profile %s]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n", a.Name, a.AccessKeyID, a.SecretAccessKey)
-	}
+	profiles.WriteString(sandboxtest.Profiles(sb))
 	prod, _ := sb.Account("prod")
 	master, _ := sb.Account("master")
 	fmt.Fprintf(&profiles, "[profile mfa]\nrole_arn = arn:aws:iam::%s:role/Stacker\nsource_profile = master\nmfa_serial = arn:aws:iam::%s:mfa/alice\n", prod.ID, master.ID)

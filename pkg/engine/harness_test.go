@@ -51,9 +51,7 @@ func newWorld(t *testing.T) *world {
 		}
 	}
 	var profiles strings.Builder
-	for _, a := range sb.Accounts() {
-		fmt.Fprintf(&profiles, "[profile %s]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n", a.Name, a.AccessKeyID, a.SecretAccessKey)
-	}
+	profiles.WriteString(sandboxtest.Profiles(sb))
 	awsConfig := filepath.Join(dir, "aws-config")
 	if err := os.WriteFile(awsConfig, []byte(profiles.String()), 0o600); err != nil {
 		t.Fatal(err)

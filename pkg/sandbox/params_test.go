@@ -1,8 +1,6 @@
 package sandbox_test
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,8 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/stackerless/stackerless/pkg/sandbox/sandboxtest"
 )
 
@@ -49,7 +45,7 @@ func TestUnknownQueryParameters(t *testing.T) {
 func TestUnknownJSONParameters(t *testing.T) {
 	sb := sandboxtest.Start(t)
 	client := ssm.NewFromConfig(sb.AWSConfig("master"), func(o *ssm.Options) {
-		o.APIOptions = append(o.APIOptions, replaceBody(`{"Bogus":1,"Name":"/x"}`))
+		o.APIOptions = append(o.APIOptions, sandboxtest.ReplaceBody(`{"Bogus":1,"Name":"/x"}`))
 	})
 	_, err := client.GetParameter(t.Context(), &ssm.GetParameterInput{Name: aws.String("/x")})
 	if got := apiCode(err); got != "ValidationException" || !strings.Contains(err.Error(), `Unknown parameter in input: "Bogus"`) {
@@ -81,25 +77,5 @@ func TestFaultServerErrorCodes(t *testing.T) {
 	req := signedQueryFor(t, sb, master, "cloudformation", "Action=DescribeStacks&Version=2010-05-15", time.Now())
 	if status, body := do(t, req); status != http.StatusInternalServerError || !strings.Contains(body, "<Code>InternalFailure</Code>") {
 		t.Errorf("cloudformation: %d %s", status, body)
-	}
-}
-
-// replaceBody swaps the JSON the client serialized for body, before the
-// request is signed, to send what no SDK would.
-func replaceBody(body string) func(*middleware.Stack) error {
-	return func(s *middleware.Stack) error {
-		return s.Build.Add(middleware.BuildMiddlewareFunc("ReplaceBody",
-			func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
-				req, ok := in.Request.(*smithyhttp.Request)
-				if !ok {
-					return middleware.BuildOutput{}, middleware.Metadata{}, errors.New("unexpected request type")
-				}
-				req, err := req.SetStream(strings.NewReader(body))
-				if err != nil {
-					return middleware.BuildOutput{}, middleware.Metadata{}, err
-				}
-				in.Request = req
-				return next.HandleBuild(ctx, in)
-			}), middleware.Before)
 	}
 }

@@ -1,9 +1,7 @@
 package events_test
 
 import (
-	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,35 +9,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/sandboxtest"
 )
 
-// withBody replaces the JSON the client serialized with body, so the server's
-// handling of requests no SDK would send is still tested through the real
-// client's signing and error decoding.
+// withBody sends body instead of what the client serialized.
 func withBody(body string) func(*eventbridge.Options) {
-	return func(o *eventbridge.Options) {
-		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			// Before the build step's content-length and the finalize step's
-			// payload hash, so the request stays correctly signed.
-			return s.Build.Add(middleware.BuildMiddlewareFunc("ReplaceBody",
-				func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
-					req, ok := in.Request.(*smithyhttp.Request)
-					if !ok {
-						return middleware.BuildOutput{}, middleware.Metadata{}, errors.New("unexpected request type")
-					}
-					req, err := req.SetStream(strings.NewReader(body))
-					if err != nil {
-						return middleware.BuildOutput{}, middleware.Metadata{}, err
-					}
-					in.Request = req
-					return next.HandleBuild(ctx, in)
-				}), middleware.Before)
-		})
-	}
+	return func(o *eventbridge.Options) { o.APIOptions = append(o.APIOptions, sandboxtest.ReplaceBody(body)) }
 }
 
 func TestPutEvents(t *testing.T) {

@@ -1,0 +1,44 @@
+package sandboxtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/stackerless/stackerless/pkg/sandbox"
+)
+
+// Profiles is the text of an AWS config file with one profile per sandbox
+// account, named after it and holding its root keys.
+func Profiles(sb *sandbox.Sandbox) string {
+	var b strings.Builder
+	for _, a := range sb.Accounts() {
+		fmt.Fprintf(&b, "[profile %s]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n", a.Name, a.AccessKeyID, a.SecretAccessKey)
+	}
+	return b.String()
+}
+
+// ReplaceBody is an SDK API option that swaps the body a client serialized
+// for body before the request is signed, so a test can send, through the
+// real client's signing and error decoding, what no SDK would.
+func ReplaceBody(body string) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		// Before the build step's content length and the payload hash.
+		return s.Build.Add(middleware.BuildMiddlewareFunc("ReplaceBody",
+			func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+				req, ok := in.Request.(*smithyhttp.Request)
+				if !ok {
+					return middleware.BuildOutput{}, middleware.Metadata{}, errors.New("unexpected request type")
+				}
+				req, err := req.SetStream(strings.NewReader(body))
+				if err != nil {
+					return middleware.BuildOutput{}, middleware.Metadata{}, err
+				}
+				in.Request = req
+				return next.HandleBuild(ctx, in)
+			}), middleware.Before)
+	}
+}
