@@ -46,17 +46,7 @@ func noSuchUpload(id string) error {
 
 func createMultipartUpload(c *reqCtx) error {
 	key := c.req.key
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	extra := map[string]string{}
-	if v := c.r.Header.Get("x-amz-server-side-encryption"); v != "" {
-		extra["s3:x-amz-server-side-encryption"] = v
-	}
-	if _, err := c.bucketFor("s3:PutObject", key, extra); err != nil {
-		return err
-	}
-	alg, kmsKey, err := sseFromRequest(c.r.Header)
+	alg, kmsKey, err := authorizeWrite(c, key)
 	if err != nil {
 		return err
 	}

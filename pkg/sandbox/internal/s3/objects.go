@@ -154,19 +154,26 @@ func writeHeaders(h http.Header, w written) {
 	}
 }
 
-func putObject(c *reqCtx) error {
-	key := c.req.key
+// authorizeWrite checks a new object's key and that the caller may write
+// it (with the encryption it asks for, a condition key bucket policies use),
+// and returns that encryption.
+func authorizeWrite(c *reqCtx, key string) (alg, kmsKey string, err error) {
 	if err := checkKey(key); err != nil {
-		return err
+		return "", "", err
 	}
 	extra := map[string]string{}
 	if v := c.r.Header.Get("x-amz-server-side-encryption"); v != "" {
 		extra["s3:x-amz-server-side-encryption"] = v
 	}
 	if _, err := c.bucketFor("s3:PutObject", key, extra); err != nil {
-		return err
+		return "", "", err
 	}
-	alg, kmsKey, err := sseFromRequest(c.r.Header)
+	return sseFromRequest(c.r.Header)
+}
+
+func putObject(c *reqCtx) error {
+	key := c.req.key
+	alg, kmsKey, err := authorizeWrite(c, key)
 	if err != nil {
 		return err
 	}
