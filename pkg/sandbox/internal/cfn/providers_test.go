@@ -25,7 +25,7 @@ Resources:
   NAT: {Type: AWS::EC2::NatGateway, Properties: {SubnetId: !Ref Subnet, AllocationId: !GetAtt EIP.AllocationId}}
   SG: {Type: AWS::EC2::SecurityGroup, Properties: {GroupDescription: sg, VpcId: !Ref VPC}}
   Topic: {Type: AWS::SNS::Topic}
-  Other: {Type: AWS::Made::Up}
+  Other: {Type: AWS::Logs::LogGroup}
   Role:
     Type: AWS::IAM::Role
     Properties:

@@ -23,8 +23,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		minimal, paramsTemplate,
 		`{"Resources": {"R": {"Type": "X", "Properties": {"A": {"Fn::Sub": ["${B}", {"B": {"Ref": "AWS::Region"}}]}}}}}`,
-		"V: &a [1]\nW: *a\nResources: {R: {Type: X, Properties: {<<: {k: v}}}}\n",
-		"Resources:\n  R:\n    Type: X\n    Properties: {A: !Cidr [10.0.0.0/16, 2, 8], B: !Select [0, !GetAZs '']}\n",
+		"V: &a [1]\nW: *a\nResources: {R: {Type: AWS::SQS::Queue, Properties: {<<: {k: v}}}}\n",
+		"Resources:\n  R:\n    Type: AWS::SQS::Queue\n    Properties: {A: !Cidr [10.0.0.0/16, 2, 8], B: !Select [0, !GetAZs '']}\n",
 		"Conditions:\n  C: !Not [!Condition D]\n  D: !Equals [a, b]\n" + minimal,
 		"{\"a\": [", "- !Ref", "!Sub", "Resources: !If [a]",
 	} {

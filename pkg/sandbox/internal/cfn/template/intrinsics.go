@@ -218,9 +218,12 @@ func (r *resolver) getAtt(arg any) (any, error) {
 		}
 		arg = []any{l[0], attr}
 	}
+	if err := checkGetAttShape(arg); err != nil {
+		return nil, err
+	}
 	id, attr, ok := getAttTarget(arg)
 	if !ok || attr == "" {
-		return nil, templateErr("every Fn::GetAtt object requires two non-empty parameters")
+		return nil, templateErr(getAttArgsUsage)
 	}
 	if r.inConditions || r.env.GetAtt == nil {
 		return nil, templateErr("instance of Fn::GetAtt references undefined resource %s", id)
@@ -441,14 +444,11 @@ func (r *resolver) split(arg any) (any, error) {
 }
 
 func (r *resolver) ifFn(arg any) (any, error) {
-	l, ok := arg.([]any)
-	if !ok || len(l) != 3 {
-		return nil, templateErr("Fn::If requires a list argument with three elements")
+	if err := checkShape("Fn::If", arg); err != nil {
+		return nil, err
 	}
-	name, ok := l[0].(string)
-	if !ok {
-		return nil, templateErr("Fn::If requires a list argument with the first element being a condition")
-	}
+	l := arg.([]any)
+	name := l[0].(string)
 	b, err := r.cond(name)
 	if err != nil {
 		return nil, err
@@ -530,19 +530,18 @@ func (r *resolver) not(arg any) (any, error) {
 }
 
 func (r *resolver) findInMap(arg any) (any, error) {
-	const usage = "every Fn::FindInMap object requires three parameters, the map name, map key and the attribute for return value"
 	a, ok, err := r.args(arg, 3)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, templateErr(usage)
+		return nil, templateErr(findInMapUsage)
 	}
 	var k [3]string
 	for i := range k {
 		s, ok := scalarString(a[i])
 		if !ok {
-			return nil, templateErr(usage)
+			return nil, templateErr(findInMapUsage)
 		}
 		k[i] = s
 	}

@@ -158,7 +158,7 @@ Mappings:
     prod: {Big: 'true'}
     dev: {Big: 'false'}
 Resources:
-  R: {Type: X, Condition: ProdInUsEast1}
+  R: {Type: AWS::SQS::Queue, Condition: ProdInUsEast1}
 `)
 	for _, tc := range []struct {
 		env, region string

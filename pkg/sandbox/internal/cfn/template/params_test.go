@@ -57,7 +57,7 @@ Parameters:
     Type: AWS::SSM::Parameter::Value<List<String>>
     Default: /list
 Resources:
-  R: {Type: X}
+  R: {Type: AWS::SQS::Queue}
 `
 
 func fakeSSM(name string) (string, error) {

@@ -112,6 +112,9 @@ func Parse(body []byte) (t *Template, err error) {
 	if err := t.parseResources(root["Resources"]); err != nil {
 		return nil, err
 	}
+	if err := t.checkResourceTypes(); err != nil {
+		return nil, err
+	}
 	if err := t.parseOutputs(root["Outputs"]); err != nil {
 		return nil, err
 	}
@@ -517,9 +520,12 @@ func (t *Template) parseOutputs(v any) error {
 	return nil
 }
 
-// check validates references across sections: condition names, Ref/GetAtt/Sub targets in Resources and
-// Outputs, and resource dependency cycles.
+// check validates intrinsic function arguments and references across sections: condition names,
+// Ref/GetAtt/Sub targets and attributes in Resources and Outputs, and resource dependency cycles.
 func (t *Template) check() error {
+	if err := t.checkIntrinsicShapes(); err != nil {
+		return err
+	}
 	for _, r := range t.Resources {
 		if r.Condition != "" {
 			if _, ok := t.Conditions[r.Condition]; !ok {
@@ -555,7 +561,7 @@ func (t *Template) check() error {
 			}
 		}
 	}
-	return nil
+	return t.checkAttributes()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -71,23 +71,23 @@ func TestParseErrors(t *testing.T) {
 		{"unknown section", minimal + "Resource: {}\n", "Template format error: Invalid template property or properties [Resource]"},
 		{"bad version", "AWSTemplateFormatVersion: '2011-01-01'\n" + minimal, "is not a valid template version"},
 		{"no type", "Resources:\n  R:\n    Properties: {}\n", "Every Resources object must contain a Type member."},
-		{"bad resource key", "Resources:\n  R:\n    Type: X\n    Propertes: {}\n", "Invalid template resource property 'Propertes'"},
-		{"bad logical id", "Resources:\n  my-r:\n    Type: X\n", "Resource name my-r is non alphanumeric."},
-		{"unresolved ref", "Resources:\n  R:\n    Type: X\n    Properties: {A: !Ref Nope}\n", "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template"},
-		{"unresolved sub", "Resources:\n  R:\n    Type: X\n    Properties: {A: !Sub '${Nope}-${AWS::Region}'}\n", "Unresolved resource dependencies [Nope] in the Resources block"},
-		{"unresolved depends on", "Resources:\n  R:\n    Type: X\n    DependsOn: [Nope]\n", "Unresolved resource dependencies [Nope] in the Resources block"},
-		{"getatt undefined", "Resources:\n  R:\n    Type: X\n    Properties: {A: !GetAtt Nope.Arn}\n", "Template error: instance of Fn::GetAtt references undefined resource Nope"},
-		{"bad sub var", "Resources:\n  R:\n    Type: X\n    Properties: {A: !Sub '${a b}'}\n", "variable names in Fn::Sub syntax must contain only alphanumeric characters"},
+		{"bad resource key", "Resources:\n  R:\n    Type: AWS::SQS::Queue\n    Propertes: {}\n", "Invalid template resource property 'Propertes'"},
+		{"bad logical id", "Resources:\n  my-r:\n    Type: AWS::SQS::Queue\n", "Resource name my-r is non alphanumeric."},
+		{"unresolved ref", "Resources:\n  R:\n    Type: AWS::SQS::Queue\n    Properties: {A: !Ref Nope}\n", "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template"},
+		{"unresolved sub", "Resources:\n  R:\n    Type: AWS::SQS::Queue\n    Properties: {A: !Sub '${Nope}-${AWS::Region}'}\n", "Unresolved resource dependencies [Nope] in the Resources block"},
+		{"unresolved depends on", "Resources:\n  R:\n    Type: AWS::SQS::Queue\n    DependsOn: [Nope]\n", "Unresolved resource dependencies [Nope] in the Resources block"},
+		{"getatt undefined", "Resources:\n  R:\n    Type: AWS::SQS::Queue\n    Properties: {A: !GetAtt Nope.Arn}\n", "Template error: instance of Fn::GetAtt references undefined resource Nope"},
+		{"bad sub var", "Resources:\n  R:\n    Type: AWS::SQS::Queue\n    Properties: {A: !Sub '${a b}'}\n", "variable names in Fn::Sub syntax must contain only alphanumeric characters"},
 		{"unresolved output ref", minimal + "Outputs:\n  O:\n    Value: !Ref Nope\n", "Unresolved resource dependencies [Nope] in the Outputs block of the template"},
 		{"output without value", minimal + "Outputs:\n  O:\n    Description: x\n", "Template format error: Every Outputs member must contain a Value object"},
 		{"bad param type", "Parameters:\n  P:\n    Type: Strin\n" + minimal, "Template format error: Unrecognized parameter type: Strin"},
 		{"bad ssm param type", "Parameters:\n  P:\n    Type: AWS::SSM::Parameter::Value<Foo>\n" + minimal, "Unrecognized parameter type: AWS::SSM::Parameter::Value<Foo>"},
 		{"param without type", "Parameters:\n  P:\n    Default: x\n" + minimal, "Every Parameters object must contain a Type member."},
-		{"cycle", "Resources:\n  A:\n    Type: X\n    Properties: {B: !Ref B}\n  B:\n    Type: X\n    DependsOn: A\n  C:\n    Type: X\n    DependsOn: A\n", "Circular dependency between resources: [A, B]"},
-		{"self cycle", "Resources:\n  A:\n    Type: X\n    Properties: {B: !GetAtt A.Arn}\n", "Circular dependency between resources: [A]"},
-		{"unknown if condition", "Resources:\n  A:\n    Type: X\n    Properties: {B: !If [Nope, a, b]}\n", "Template error: unresolved condition dependency Nope in Fn::If"},
-		{"unknown resource condition", "Resources:\n  A:\n    Type: X\n    Condition: Nope\n", "Unresolved dependencies [Nope]"},
-		{"condition refs resource", "Conditions:\n  C: !Equals [!Ref A, x]\nResources:\n  A:\n    Type: X\n", "Unresolved dependencies [A]. Cannot reference resources in the Conditions block of the template"},
+		{"cycle", "Resources:\n  A:\n    Type: AWS::SQS::Queue\n    Properties: {B: !Ref B}\n  B:\n    Type: AWS::SQS::Queue\n    DependsOn: A\n  C:\n    Type: AWS::SQS::Queue\n    DependsOn: A\n", "Circular dependency between resources: [A, B]"},
+		{"self cycle", "Resources:\n  A:\n    Type: AWS::SQS::Queue\n    Properties: {B: !GetAtt A.Arn}\n", "Circular dependency between resources: [A]"},
+		{"unknown if condition", "Resources:\n  A:\n    Type: AWS::SQS::Queue\n    Properties: {B: !If [Nope, a, b]}\n", "Template error: unresolved condition dependency Nope in Fn::If"},
+		{"unknown resource condition", "Resources:\n  A:\n    Type: AWS::SQS::Queue\n    Condition: Nope\n", "Unresolved dependencies [Nope]"},
+		{"condition refs resource", "Conditions:\n  C: !Equals [!Ref A, x]\nResources:\n  A:\n    Type: AWS::SQS::Queue\n", "Unresolved dependencies [A]. Cannot reference resources in the Conditions block of the template"},
 		{"condition cycle", "Conditions:\n  C: !Not [!Condition D]\n  D: !Not [!Condition C]\n" + minimal, "Circular dependency between conditions"},
 		{"deep nesting", "V: " + strings.Repeat("[", 1000) + "\n", "YAML not well-formed"},
 		{"deep json", "{\"a\":" + strings.Repeat("[", 1000), "JSON not well-formed"},
@@ -173,7 +173,7 @@ Conditions:
 	}
 
 	// JSON keeps declaration order too.
-	j := mustParse(t, `{"Parameters": {"B": {"Type": "String"}, "A": {"Type": "String"}}, "Resources": {"R": {"Type": "X"}}}`)
+	j := mustParse(t, `{"Parameters": {"B": {"Type": "String"}, "A": {"Type": "String"}}, "Resources": {"R": {"Type": "AWS::SNS::Topic"}}}`)
 	if j.Parameters[0].Name != "B" || j.Parameters[1].Name != "A" {
 		t.Errorf("JSON parameter order = %s, %s", j.Parameters[0].Name, j.Parameters[1].Name)
 	}
@@ -209,10 +209,10 @@ func TestRequiredCapabilities(t *testing.T) {
 func TestCreationOrderDeterministic(t *testing.T) {
 	tpl := mustParse(t, `
 Resources:
-  C: {Type: X, Properties: {A: !Sub '${B.Arn}'}}
-  B: {Type: X}
-  A: {Type: X, Properties: {V: !If [Cond, !Ref D, x]}}
-  D: {Type: X, Condition: Cond}
+  C: {Type: AWS::SQS::Queue, Properties: {A: !Sub '${B.Arn}'}}
+  B: {Type: AWS::SQS::Queue}
+  A: {Type: AWS::SQS::Queue, Properties: {V: !If [Cond, !Ref D, x]}}
+  D: {Type: AWS::SQS::Queue, Condition: Cond}
 Conditions:
   Cond: !Equals [a, b]
 `)
