@@ -220,13 +220,23 @@ func table(db *database) string {
 	var b strings.Builder
 	for _, svc := range sortedKeys(prefixes) {
 		// The service's most common prefix; on a tie, the one whose ARN
-		// service is the namespace's own name (ecr, not ecr-public).
+		// service is the namespace's own name (ecr, not ecr-public), then a
+		// regional one.
 		own := strings.ToLower(svc[strings.LastIndex(svc, ":")+1:])
-		best, n := "", 0
+		score := func(p string) [3]int {
+			s := [3]int{prefixes[svc][p], 0, 0}
+			if strings.Split(p, ":")[2] == own {
+				s[1] = 1
+			}
+			if strings.Contains(p, "${Region}") {
+				s[2] = 1
+			}
+			return s
+		}
+		best := ""
 		for _, p := range sortedKeys(prefixes[svc]) {
-			c := prefixes[svc][p]
-			if c > n || c == n && strings.Split(p, ":")[2] == own {
-				best, n = p, c
+			if best == "" || less(score(best), score(p)) {
+				best = p
 			}
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", svc, best)
@@ -237,6 +247,15 @@ func table(db *database) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+func less(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {
