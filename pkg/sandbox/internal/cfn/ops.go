@@ -103,6 +103,9 @@ func (s *Service) env(r *region, st *stack, op *operation, cfg *config) *templat
 		if v, ok := res.attrs[attr]; ok {
 			return v, nil
 		}
+		if v, ok := specAttr(s.pctx(r, st, op), res, attr); ok {
+			return v, nil
+		}
 		if p := providers[res.typ]; p != nil {
 			return nil, reasonf("Template error: resource %s does not support attribute type %s in Fn::GetAtt", lid, attr)
 		}

@@ -285,7 +285,7 @@ func (s *Service) planChanges(r *region, st *stack, name, id string, cfg *config
 				return v, nil
 			}
 		}
-		if listAttrs[attr] {
+		if decl := cfg.tmpl.Resources[lid]; listAttrs[attr] || decl != nil && isListAttr(decl.Type, attr) {
 			return []any{placeholder}, nil
 		}
 		return placeholder, nil

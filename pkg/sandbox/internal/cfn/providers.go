@@ -123,20 +123,13 @@ var providers = map[string]*provider{
 	"AWS::CloudFormation::WaitCondition":       waitConditionProvider,
 }
 
-// providerFor returns the provider of a type; unknown types get generated IDs.
+// providerFor returns the provider of a type; types without one get the
+// generic provider (generic.go).
 func providerFor(typ string) *provider {
 	if p := providers[typ]; p != nil {
 		return p
 	}
 	return genericProvider
-}
-
-var genericProvider = &provider{
-	create: func(c *pctx, r *resource, props map[string]any) error {
-		r.physicalID = physicalName(c.st.name, r.logicalID, 128, false)
-		return nil
-	},
-	delete: func(c *pctx, r *resource) error { return nil },
 }
 
 func azID(regionName, az string) string {
