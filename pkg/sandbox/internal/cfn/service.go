@@ -161,7 +161,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return nil, false
 		}
-		return func(call *awsapi.Call, form awsapi.Form) (any, error) { return h(s, call, form) }, true
+		return func(call *awsapi.Call, form awsapi.Form) (any, error) {
+			if err := checkListIndexes(form); err != nil {
+				return nil, err
+			}
+			return h(s, call, form)
+		}, true
 	})
 }
 
