@@ -115,3 +115,28 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// Stacks of many sandboxes look types up at once; the first lookup of a type
+// builds it once for all.
+func TestConcurrentLookup(t *testing.T) {
+	tb, err := parse(tableGz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *Type, 8)
+	for range 8 {
+		go func() {
+			typ, _ := tb.Lookup("AWS::SQS::Queue")
+			got <- typ
+		}()
+	}
+	first := <-got
+	for range 7 {
+		if typ := <-got; typ != first {
+			t.Fatal("two Types built for one name")
+		}
+	}
+	if _, ok := first.Attribute("QueueUrl"); !ok {
+		t.Errorf("queue attributes %+v", first.Attrs)
+	}
+}
