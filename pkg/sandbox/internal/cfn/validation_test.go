@@ -21,12 +21,7 @@ func TestTemplateRefusedAtEveryEntryPoint(t *testing.T) {
 	c := e.client(acctA)
 	ctx := context.Background()
 	const good = "Resources:\n  Q: {Type: AWS::SQS::Queue}\n"
-	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("live"), TemplateBody: aws.String(good)}); err != nil {
-		t.Fatal(err)
-	}
-	if st := waitSettled(t, c, "live"); st.StackStatus != types.StackStatusCreateComplete {
-		t.Fatalf("live: %s", st.StackStatus)
-	}
+	createComplete(t, c, "live", good)
 	var many strings.Builder
 	many.WriteString("Resources:\n")
 	for i := range 501 {
@@ -98,14 +93,7 @@ Outputs:
   RepositoryArn: {Value: !GetAtt ContainerAssetsRepository.Arn}
   RepositoryUri: {Value: !GetAtt ContainerAssetsRepository.RepositoryUri}
 `
-	if _, err := c.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String("CDKToolkit"), TemplateBody: aws.String(tpl),
-		Capabilities: []types.Capability{types.CapabilityCapabilityIam}}); err != nil {
-		t.Fatal(err)
-	}
-	st := waitSettled(t, c, "CDKToolkit")
-	if st.StackStatus != types.StackStatusCreateComplete {
-		t.Fatalf("status %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
-	}
+	st := createComplete(t, c, "CDKToolkit", tpl)
 	name := "cdk-hnb659fds-container-assets-" + acctA + "-us-east-1"
 	arn := "arn:aws:ecr:us-east-1:" + acctA + ":repository/" + name
 	outs := outputs(st)
@@ -164,14 +152,7 @@ Outputs:
   ParamArn: {Value: !GetAtt Param.Arn}
   FirstDNS: {Value: !Select [0, !GetAtt Endpoint.DnsEntries]}
 `
-	if _, err := c.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String("app"), TemplateBody: aws.String(tpl),
-		Capabilities: []types.Capability{types.CapabilityCapabilityIam}}); err != nil {
-		t.Fatal(err)
-	}
-	st := waitSettled(t, c, "app")
-	if st.StackStatus != types.StackStatusCreateComplete {
-		t.Fatalf("status %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
-	}
+	st := createComplete(t, c, "app", tpl)
 	outs := outputs(st)
 	prefix := func(svc string) string { return "arn:aws:" + svc + ":us-east-1:" + acctA + ":" }
 	for k, p := range map[string]string{
@@ -195,4 +176,18 @@ Outputs:
 	if outs["Key"] != outs["KeyId"] || !strings.HasSuffix(outs["KeyArn"], "/"+outs["Key"]) {
 		t.Errorf("Ref, KeyId and Arn of the key disagree: %s %s %s", outs["Key"], outs["KeyId"], outs["KeyArn"])
 	}
+}
+
+// createComplete creates a stack (IAM allowed) and waits for CREATE_COMPLETE.
+func createComplete(t *testing.T, c *cloudformation.Client, name, tpl string) types.Stack {
+	t.Helper()
+	if _, err := c.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(tpl),
+		Capabilities: []types.Capability{types.CapabilityCapabilityIam}}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitSettled(t, c, name)
+	if st.StackStatus != types.StackStatusCreateComplete {
+		t.Fatalf("status %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	return st
 }

@@ -52,15 +52,21 @@ func (t *Template) checkIntrinsicShapes() error {
 	if len(t.Transform) > 0 {
 		return nil // transforms add forms (Fn::FindInMap's DefaultValue) and are not run here
 	}
+	return t.walkIntrinsics(checkShape)
+}
+
+// walkIntrinsics calls visit for every intrinsic function call in the
+// resources' properties and metadata and in the outputs.
+func (t *Template) walkIntrinsics(visit func(fn string, arg any) error) error {
 	for _, id := range sortedKeys(t.Resources) {
 		r := t.Resources[id]
-		if err := walkIntrinsics([]any{r.Properties, r.Metadata}, checkShape); err != nil {
+		if err := walkIntrinsics([]any{r.Properties, r.Metadata}, visit); err != nil {
 			return err
 		}
 	}
 	for _, key := range sortedKeys(t.Outputs) {
 		o := t.Outputs[key]
-		if err := walkIntrinsics([]any{o.Value, o.ExportName, o.Description}, checkShape); err != nil {
+		if err := walkIntrinsics([]any{o.Value, o.ExportName, o.Description}, visit); err != nil {
 			return err
 		}
 	}
@@ -213,17 +219,5 @@ func (t *Template) checkAttributes() error {
 		}
 		return nil
 	}
-	for _, id := range sortedKeys(t.Resources) {
-		r := t.Resources[id]
-		if err := walkIntrinsics([]any{r.Properties, r.Metadata}, visit); err != nil {
-			return err
-		}
-	}
-	for _, key := range sortedKeys(t.Outputs) {
-		o := t.Outputs[key]
-		if err := walkIntrinsics([]any{o.Value, o.ExportName, o.Description}, visit); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.walkIntrinsics(visit)
 }

@@ -28,9 +28,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -218,7 +220,7 @@ func table(db *database) string {
 		}
 	}
 	var b strings.Builder
-	for _, svc := range sortedKeys(prefixes) {
+	for _, svc := range slices.Sorted(maps.Keys(prefixes)) {
 		// The service's most common prefix; on a tie, the one whose ARN
 		// service is the namespace's own name (ecr, not ecr-public), then a
 		// regional one.
@@ -234,7 +236,7 @@ func table(db *database) string {
 			return s
 		}
 		best := ""
-		for _, p := range sortedKeys(prefixes[svc]) {
+		for _, p := range slices.Sorted(maps.Keys(prefixes[svc])) {
 			if best == "" || less(score(best), score(p)) {
 				best = p
 			}
@@ -256,13 +258,4 @@ func less(a, b [3]int) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
