@@ -105,11 +105,13 @@ Outputs:
 		t.Errorf("physical ID: %v %v", res, err)
 	}
 	var role string
+	e.iam.mu.Lock()
 	for k, r := range e.iam.roles {
 		if strings.HasPrefix(k, acctA+"/CDKToolkit-ImagePublishingRole-") {
 			role = r.Policies["publish"]
 		}
 	}
+	e.iam.mu.Unlock()
 	if !strings.Contains(role, `"Resource":"`+arn+`"`) {
 		t.Errorf("publishing role's policy %s, want Resource %s", role, arn)
 	}
