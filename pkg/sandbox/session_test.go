@@ -1,12 +1,16 @@
 package sandbox_test
 
 import (
+	"errors"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/stackerless/stackerless/pkg/sandbox"
@@ -51,5 +55,50 @@ func TestSessionCredentials(t *testing.T) {
 	offset.Store(int64(time.Hour))
 	if err := session(aws.ToString(c.SessionToken)); apiCode(err) != "ExpiredToken" {
 		t.Fatalf("expired session: %v", err)
+	}
+}
+
+// TestRootKeysWithSessionToken: long-term keys take no session token; AWS
+// refuses them when one comes along, even a live session's token, each
+// protocol with its own code.
+func TestRootKeysWithSessionToken(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	ctx := t.Context()
+	master, _ := sb.Account("master")
+	tok, err := sts.NewFromConfig(sb.AWSConfig("master"), noRetry).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	if err != nil {
+		t.Fatalf("GetSessionToken: %v", err)
+	}
+	cfg := sb.ConfigWith(credentials.NewStaticCredentialsProvider(master.AccessKeyID, master.SecretAccessKey, aws.ToString(tok.Credentials.SessionToken)))
+	tests := []struct {
+		name   string
+		call   func() error
+		code   string
+		status int
+	}{
+		{"query", func() error {
+			_, err := sts.NewFromConfig(cfg, noRetry).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			return err
+		}, "InvalidClientTokenId", http.StatusForbidden},
+		{"json", func() error {
+			_, err := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.RetryMaxAttempts = 1 }).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/x")})
+			return err
+		}, "UnrecognizedClientException", 0},
+		{"s3", func() error {
+			_, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.RetryMaxAttempts = 1; o.UsePathStyle = true }).ListBuckets(ctx, &s3.ListBucketsInput{})
+			return err
+		}, "InvalidToken", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if got := apiCode(err); got != tt.code {
+				t.Fatalf("error %v (code %q), want %s", err, got, tt.code)
+			}
+			var re interface{ HTTPStatusCode() int }
+			if tt.status != 0 && (!errors.As(err, &re) || re.HTTPStatusCode() != tt.status) {
+				t.Errorf("status of %v, want %d", err, tt.status)
+			}
+		})
 	}
 }
