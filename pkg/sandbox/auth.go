@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -151,6 +152,65 @@ func (si *sigInfo) setScope(cred string) error {
 	}
 	si.accessKey, si.date, si.region, si.service = parts[0], parts[1], parts[2], parts[3]
 	return nil
+}
+
+// signedSet is the set of lower-case header names the client signed.
+func (si *sigInfo) signedSet() map[string]bool {
+	set := make(map[string]bool, len(si.signedHeaders))
+	for _, h := range si.signedHeaders {
+		set[strings.ToLower(strings.TrimSpace(h))] = true
+	}
+	return set
+}
+
+// checkSignedHeaders enforces what a signature must cover: the host
+// everywhere, so a signature cannot be replayed against another endpoint;
+// and in S3 every x-amz-* header but x-amz-content-sha256, which S3 answers
+// with an AccessDenied that names the headers.
+func checkSignedHeaders(r *http.Request, si *sigInfo, s3 bool) error {
+	signed := si.signedSet()
+	if !s3 {
+		if !signed["host"] {
+			return &authErr{kind: "malformed", msg: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
+		}
+		return nil
+	}
+	var unsigned []string
+	if !signed["host"] {
+		unsigned = append(unsigned, "host")
+	}
+	for name := range r.Header {
+		name = strings.ToLower(name)
+		if strings.HasPrefix(name, "x-amz-") && name != "x-amz-content-sha256" && !signed[name] {
+			unsigned = append(unsigned, name)
+		}
+	}
+	if len(unsigned) == 0 {
+		return nil
+	}
+	sort.Strings(unsigned)
+	e := awsapi.AccessDenied("There were headers present in the request which were not signed")
+	e.Fields = map[string]string{"HeadersNotSigned": strings.Join(unsigned, ", ")}
+	return e
+}
+
+// transportHeaders carry nothing a handler acts on, so they may travel
+// unsigned (the SDKs never sign some of them).
+var transportHeaders = map[string]bool{
+	"authorization": true, "content-length": true, "transfer-encoding": true, "connection": true,
+	"expect": true, "user-agent": true, "x-amzn-trace-id": true, "accept": true, "accept-encoding": true,
+}
+
+// dropUnsignedHeaders removes every header the signature does not cover
+// (transport headers aside), so that handlers act only on what the caller
+// signed: an unsigned X-Amz-Target must not pick the operation.
+func dropUnsignedHeaders(r *http.Request, si *sigInfo) {
+	signed := si.signedSet()
+	for name := range r.Header {
+		if l := strings.ToLower(name); !signed[l] && !transportHeaders[l] {
+			delete(r.Header, name)
+		}
+	}
 }
 
 // payloadHash returns the hash the client signed. body is the full body when the

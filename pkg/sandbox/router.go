@@ -174,11 +174,19 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	if err != nil {
 		return svc, asAuthError(err, svc.proto)
 	}
+	if err := checkSignedHeaders(r, si, svc.name == "s3"); err != nil {
+		return svc, asAuthError(err, svc.proto)
+	}
 	if err := verifySignature(r.Context(), r, si, cred.Secret, hash); err != nil {
 		return svc, asAuthError(err, svc.proto)
 	}
 	caller := cred.Caller
 	call.Caller = &caller
+	if svc.name != "s3" {
+		// S3 refused unsigned x-amz-* headers above and reads its other
+		// headers unsigned, as S3 does; the other services see only what was signed.
+		dropUnsignedHeaders(r, si)
+	}
 
 	if body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))

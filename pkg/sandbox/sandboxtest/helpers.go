@@ -42,3 +42,31 @@ func ReplaceBody(body string) func(*middleware.Stack) error {
 			}), middleware.Before)
 	}
 }
+
+// UnsignedHeader is an SDK API option that sends the header name with value
+// outside the signature: any value the client serialized is kept out of the
+// signing, and value is set only once the request is signed, as a tampering
+// proxy or a careless client would. The real client still signs and decodes.
+func UnsignedHeader(name, value string) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		hide := middleware.FinalizeMiddlewareFunc("HideHeader"+name,
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if req, ok := in.Request.(*smithyhttp.Request); ok {
+					req.Header.Del(name)
+				}
+				return next.HandleFinalize(ctx, in)
+			})
+		set := middleware.FinalizeMiddlewareFunc("SetUnsignedHeader"+name,
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if req, ok := in.Request.(*smithyhttp.Request); ok {
+					req.Header.Set(name, value)
+				}
+				return next.HandleFinalize(ctx, in)
+			})
+		// "Signing" is the SDK's signing step in Finalize.
+		if err := s.Finalize.Insert(hide, "Signing", middleware.Before); err != nil {
+			return err
+		}
+		return s.Finalize.Insert(set, "Signing", middleware.After)
+	}
+}
