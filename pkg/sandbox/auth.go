@@ -57,7 +57,7 @@ type sigInfo struct {
 // authErr is an authentication failure; the code depends on the protocol, so
 // it is kept symbolic until the router knows which protocol to answer in.
 type authErr struct {
-	kind string // missing, unknownKey, badToken, signature, expired, skew, presignExpired, malformed, hashMismatch
+	kind string // missing, unknownKey, badToken, signature, expired, skew, presignExpired, malformed, hashMismatch, badContentSHA, badChunk
 	msg  string
 }
 
@@ -213,6 +213,10 @@ func dropUnsignedHeaders(r *http.Request, si *sigInfo) {
 	}
 }
 
+// badContentSHA is S3's answer to an x-amz-content-sha256 it does not know.
+var badContentSHA = &authErr{kind: "badContentSHA", msg: "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, " +
+	"STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value."}
+
 // payloadHash returns the hash the client signed. body is the full body when the
 // core buffered it (nil for streamed S3 bodies whose hash is not a digest).
 func payloadHash(r *http.Request, si *sigInfo, body []byte) (string, error) {
@@ -227,12 +231,19 @@ func payloadHash(r *http.Request, si *sigInfo, body []byte) (string, error) {
 		}
 		sum := sha256.Sum256(body)
 		return hex.EncodeToString(sum[:]), nil
-	case h == "UNSIGNED-PAYLOAD" || strings.HasPrefix(h, "STREAMING-"):
+	case h == unsignedPayload || strings.HasPrefix(h, "STREAMING-"):
 		if si.service != "s3" {
 			return "", &authErr{kind: "signature", msg: "x-amz-content-sha256 must be a SHA-256 digest for this service"}
 		}
-		return h, nil
+		switch h {
+		case unsignedPayload, streamingSigned, streamingSignedTrailer, streamingUnsignedTrailer:
+			return h, nil
+		}
+		return "", badContentSHA
 	default:
+		if _, err := hex.DecodeString(h); (err != nil || len(h) != sha256.Size*2) && si.service == "s3" {
+			return "", badContentSHA
+		}
 		sum := sha256.Sum256(body)
 		if !strings.EqualFold(h, hex.EncodeToString(sum[:])) {
 			return "", &authErr{kind: "hashMismatch", msg: "The provided 'x-amz-content-sha256' header does not match what was computed."}
@@ -377,6 +388,12 @@ func authError(err *authErr, p protocol) *awsapi.Error {
 		}
 	case "presignExpired":
 		c = codes{"SignatureDoesNotMatch", "InvalidSignatureException", "AccessDenied"}
+	case "badContentSHA":
+		c = codes{"SignatureDoesNotMatch", "InvalidSignatureException", "InvalidArgument"}
+		status = http.StatusBadRequest
+	case "badChunk":
+		c = codes{"IncompleteSignature", "IncompleteSignatureException", "IncompleteBody"}
+		status = http.StatusBadRequest
 	case "hashMismatch":
 		c = codes{"SignatureDoesNotMatch", "InvalidSignatureException", "XAmzContentSHA256Mismatch"}
 		if p == protoREST {

@@ -180,6 +180,11 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	if err := verifySignature(r.Context(), r, si, cred.Secret, hash); err != nil {
 		return svc, asAuthError(err, svc.proto)
 	}
+	if hash == streamingSigned || hash == streamingSignedTrailer {
+		if err := verifyChunks(r.Context(), body, si, cred.Secret, hash == streamingSignedTrailer); err != nil {
+			return svc, asAuthError(err, svc.proto)
+		}
+	}
 	caller := cred.Caller
 	call.Caller = &caller
 	if svc.name != "s3" {
@@ -260,8 +265,8 @@ func throttleError(p protocol) *awsapi.Error {
 }
 
 // readBody enforces the body cap and buffers the body when the signature
-// covers it. Streamed S3 bodies (UNSIGNED-PAYLOAD, aws-chunked) stay unread
-// behind a size limit and nil is returned.
+// covers it. S3 bodies the client did not sign (UNSIGNED-PAYLOAD, unsigned
+// aws-chunked) stay unread behind a size limit and nil is returned.
 func readBody(w http.ResponseWriter, r *http.Request, svc *service, si *sigInfo) ([]byte, error) {
 	limit := int64(maxAPIBody)
 	if svc.proto == protoREST {
@@ -278,8 +283,10 @@ func readBody(w http.ResponseWriter, r *http.Request, svc *service, si *sigInfo)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if svc.proto == protoREST {
+		// Signed chunks are read here too: their signatures are checked
+		// before S3 sees the body.
 		h := r.Header.Get("X-Amz-Content-Sha256")
-		if h == "UNSIGNED-PAYLOAD" || strings.HasPrefix(h, "STREAMING-") || (si.presigned && h == "") {
+		if h == unsignedPayload || h == streamingUnsignedTrailer || (si.presigned && h == "") {
 			return nil, nil
 		}
 	}

@@ -130,7 +130,8 @@ func storedContentEncoding(v string) string {
 
 // decodeChunked undoes aws-chunked framing: "<hex size>[;ext]\r\n<data>\r\n"
 // repeated, a zero-size chunk, then optional "name:value" trailer lines.
-// Chunk signatures were checked (or not) by whoever authenticated the request.
+// Chunk signatures were checked by the sandbox's authentication before the
+// body reached S3.
 func decodeChunked(raw []byte) ([]byte, http.Header, error) {
 	br := bufio.NewReader(bytes.NewReader(raw))
 	var out bytes.Buffer
