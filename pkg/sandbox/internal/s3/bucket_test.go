@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 )
 
 func TestCreateBucketRules(t *testing.T) {
@@ -147,7 +149,9 @@ func TestAuthorizationRequests(t *testing.T) {
 		{req{method: "GET", target: "/azb?list-type=2&prefix=dir/&delimiter=/"}, "s3:ListBucket", "arn:aws:s3:::azb", map[string]string{"s3:prefix": "dir/", "s3:delimiter": "/", "s3:max-keys": "1000"}},
 		{req{method: "GET", target: "/azb?versions"}, "s3:ListBucketVersions", "arn:aws:s3:::azb", nil},
 		{req{method: "HEAD", target: "/azb"}, "s3:ListBucket", "arn:aws:s3:::azb", nil},
-		{req{method: "GET", target: "/azb?policy"}, "s3:GetBucketPolicy", "arn:aws:s3:::azb", nil},
+		// The owner's root may always read the policy; a role session is asked.
+		{req{method: "GET", target: "/azb?policy", caller: &awsapi.Caller{Account: acctA, ARN: "arn:aws:sts::" + acctA + ":assumed-role/R/s", RoleARN: "arn:aws:iam::" + acctA + ":role/R"}},
+			"s3:GetBucketPolicy", "arn:aws:s3:::azb", nil},
 		{req{method: "DELETE", target: "/azb?encryption"}, "s3:PutEncryptionConfiguration", "arn:aws:s3:::azb", nil},
 		{req{method: "GET", target: "/azb?publicAccessBlock"}, "s3:GetBucketPublicAccessBlock", "arn:aws:s3:::azb", nil},
 		{req{method: "DELETE", target: "/azb/dir/k?versionId=null"}, "s3:DeleteObjectVersion", "arn:aws:s3:::azb/dir/k", nil},

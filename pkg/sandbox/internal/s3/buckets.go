@@ -305,8 +305,23 @@ func getBucketVersioning(c *reqCtx) error {
 	return nil
 }
 
+// policyBucket looks up the bucket of a bucket policy call and authorizes
+// it. The root user of the bucket's account may always get, put and delete
+// the policy, even one that denies it, so that an owner can never lock
+// itself out (S3's rule).
+func (c *reqCtx) policyBucket(action string) (bucketView, error) {
+	v, err := c.s.view(c.req.bucket)
+	if err != nil {
+		return v, err
+	}
+	if caller := c.call.Caller; caller != nil && caller.Root && caller.Account == v.owner {
+		return v, nil
+	}
+	return v, c.s.authorize(c.call, action, v, "", nil)
+}
+
 func putBucketPolicy(c *reqCtx) error {
-	v, err := c.bucketFor("s3:PutBucketPolicy", "", nil)
+	v, err := c.policyBucket("s3:PutBucketPolicy")
 	if err != nil {
 		return err
 	}
@@ -342,7 +357,7 @@ func publicPolicyBlocked(callerARN, name string) error {
 }
 
 func getBucketPolicy(c *reqCtx) error {
-	v, err := c.bucketFor("s3:GetBucketPolicy", "", nil)
+	v, err := c.policyBucket("s3:GetBucketPolicy")
 	if err != nil {
 		return err
 	}
@@ -359,7 +374,7 @@ func getBucketPolicy(c *reqCtx) error {
 }
 
 func deleteBucketPolicy(c *reqCtx) error {
-	if _, err := c.bucketFor("s3:DeleteBucketPolicy", "", nil); err != nil {
+	if _, err := c.policyBucket("s3:DeleteBucketPolicy"); err != nil {
 		return err
 	}
 	if err := c.s.withBucket(c.req.bucket, func(b *bucket) error {

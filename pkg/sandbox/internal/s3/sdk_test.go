@@ -464,3 +464,58 @@ func TestSDKCrossAccountRoleSession(t *testing.T) {
 	_, err = session.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("t.yaml")})
 	mustCode(t, err, "AccessDenied")
 }
+
+// TestSDKOwnerRootCannotBeLockedOut: a policy that denies everyone plain
+// HTTP (or everything) still lets the bucket owner's root user read, replace
+// and delete it, as S3 does; it denies the root everything else, and other
+// principals of the owner's account stay locked out of the policy too.
+func TestSDKOwnerRootCannotBeLockedOut(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	ctx := t.Context()
+	root := client(sb, "master")
+	master, _ := sb.Account("master")
+	b := aws.String("locked")
+	_, err := root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
+	ok(t, err)
+	_, err = root.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("k"), Body: strings.NewReader("x")})
+	ok(t, err)
+	// An administrator role of the owner's account.
+	iamc := iam.NewFromConfig(sb.AWSConfig("master"))
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, master.ID)
+	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Admin"), AssumeRolePolicyDocument: aws.String(trust)})
+	ok(t, err)
+	_, err = iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("Admin"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")})
+	ok(t, err)
+	admin := s3.NewFromConfig(sb.ConfigWith(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(sb.AWSConfig("master")), aws.ToString(role.Role.Arn))),
+		func(o *s3.Options) { o.UsePathStyle = true })
+
+	denyAll := func(cond string) *string {
+		return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::locked","arn:aws:s3:::locked/*"]` + cond + `}]}`)
+	}
+	for _, tt := range []struct{ name, cond string }{
+		{"plain HTTP denied", `,"Condition":{"Bool":{"aws:SecureTransport":"false"}}`},
+		{"everything denied", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := root.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: denyAll(tt.cond)})
+			ok(t, err)
+			_, err = root.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k")})
+			mustCode(t, err, "AccessDenied")
+			_, err = admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+			mustCode(t, err, "AccessDenied")
+			_, err = admin.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b})
+			mustCode(t, err, "AccessDenied")
+
+			_, err = root.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+			ok(t, err)
+			_, err = root.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: denyAll(tt.cond)})
+			ok(t, err)
+			_, err = root.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b})
+			ok(t, err)
+			got, err := root.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k")})
+			if body := read(t, got, err); body != "x" {
+				t.Fatalf("read after the policy is gone = %q", body)
+			}
+		})
+	}
+}
