@@ -41,7 +41,7 @@ func newBackends(s *Sandbox) *backends {
 	b.services["s3"].handler = s3svc
 	b.ssm = ssm.New(authz)
 	b.services["ssm"].handler = b.ssm
-	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, S3: s3svc, SSM: b.ssm, Faults: s.faults,
+	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, Faults: s.faults,
 		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
 	b.close = cfnsvc.Close

@@ -38,6 +38,11 @@ func (s *Service) createChangeSet(call *awsapi.Call, f awsapi.Form) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	if req.roleARN != "" {
+		if err := s.passRole(call, req.roleARN); err != nil {
+			return nil, err
+		}
+	}
 	token := f.Get("ClientToken")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,6 +85,9 @@ func (s *Service) createChangeSet(call *awsapi.Call, f awsapi.Form) (any, error)
 	}
 	cfg, err := s.buildConfig(call, r, name, id, req, prev)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.assumeRole(cfg.roleARN); err != nil {
 		return nil, err
 	}
 	changes, _, err := s.planChanges(r, st, name, id, cfg)
@@ -227,12 +235,16 @@ func (s *Service) executeChangeSet(call *awsapi.Call, f awsapi.Form) (any, error
 			return nil, err
 		}
 	}
+	as, err := s.assumeRole(cs.cfg.roleARN)
+	if err != nil {
+		return nil, err
+	}
 	cs.executed = true
 	cs.execStatus = "EXECUTE_IN_PROGRESS"
 	// Executing a change set deletes the stack's other change sets, as on AWS.
 	st.changeSets = []*changeSet{cs}
 	st.lastChangeSetID = cs.id
-	op := newOperation(call, cs.cfg.roleARN, token)
+	op := newOperation(call, as, token)
 	op.changeSet = cs
 	if token != "" {
 		r.tokens[tokenKey{"ExecuteChangeSet", cs.id, token}] = st.id

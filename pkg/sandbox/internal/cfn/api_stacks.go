@@ -77,6 +77,10 @@ func (s *Service) createStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	as, err := s.passAndAssume(call, req.roleARN, "")
+	if err != nil {
+		return nil, err
+	}
 	policy, _, err := s.stackPolicy(call, f, "StackPolicy")
 	if err != nil {
 		return nil, err
@@ -107,7 +111,7 @@ func (s *Service) createStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	st.disableRollback = onFailure == "DO_NOTHING"
 	st.timeoutMinutes = atoi(f.Get("TimeoutInMinutes"))
 	s.setStackStatus(st, statusCreateInProgress, "User Initiated", token)
-	op := newOperation(call, cfg.roleARN, token)
+	op := newOperation(call, as, token)
 	st.op = op
 	if token != "" {
 		r.tokens[tokenKey{"CreateStack", name, token}] = id
@@ -144,6 +148,11 @@ func (s *Service) updateStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if req.roleARN != "" {
+		if err := s.passRole(call, req.roleARN); err != nil {
+			return nil, err
+		}
+	}
 	policy, policyGiven, err := s.stackPolicy(call, f, "StackPolicy")
 	if err != nil {
 		return nil, err
@@ -172,6 +181,11 @@ func (s *Service) updateStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The role named now, or the stack's own, which the caller need not be able to pass.
+	as, err := s.assumeRole(cfg.roleARN)
+	if err != nil {
+		return nil, err
+	}
 	changes, _, err := s.planChanges(r, st, st.name, st.id, cfg)
 	if err != nil {
 		return nil, err
@@ -185,7 +199,7 @@ func (s *Service) updateStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if policyGiven {
 		st.policy = policy
 	}
-	s.startUpdate(r, st, newOperation(call, cfg.roleARN, token), cfg, len(changes), during)
+	s.startUpdate(r, st, newOperation(call, as, token), cfg, len(changes), during)
 	if token != "" {
 		r.tokens[tokenKey{"UpdateStack", st.id, token}] = st.id
 	}
@@ -204,6 +218,11 @@ func (s *Service) deleteStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	name := f.Get("StackName")
 	if err := s.authorize(call, name); err != nil {
 		return nil, err
+	}
+	if roleARN := f.Get("RoleARN"); roleARN != "" {
+		if err := s.passRole(call, roleARN); err != nil {
+			return nil, err
+		}
 	}
 	token := f.Get("ClientRequestToken")
 	s.mu.Lock()
@@ -235,7 +254,11 @@ func (s *Service) deleteStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if roleARN == "" {
 		roleARN = st.cfg.roleARN
 	}
-	op := newOperation(call, roleARN, token)
+	as, err := s.assumeRole(roleARN)
+	if err != nil {
+		return nil, err
+	}
+	op := newOperation(call, as, token)
 	st.op = op
 	if token != "" {
 		r.tokens[tokenKey{"DeleteStack", st.id, token}] = st.id
@@ -684,6 +707,11 @@ func (s *Service) continueUpdateRollback(call *awsapi.Call, f awsapi.Form) (any,
 	if err := s.authorize(call, name); err != nil {
 		return nil, err
 	}
+	if roleARN := f.Get("RoleARN"); roleARN != "" {
+		if err := s.passRole(call, roleARN); err != nil {
+			return nil, err
+		}
+	}
 	token := f.Get("ClientRequestToken")
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -700,9 +728,17 @@ func (s *Service) continueUpdateRollback(call *awsapi.Call, f awsapi.Form) (any,
 	if st.status != statusUpdateRollbackFailed {
 		return nil, awsapi.ValidationError("Stack %s is in %s state and can not continue update rollback.", st.id, st.status)
 	}
+	roleARN := f.Get("RoleARN")
+	if roleARN == "" {
+		roleARN = st.cfg.roleARN
+	}
+	as, err := s.assumeRole(roleARN)
+	if err != nil {
+		return nil, err
+	}
 	rollback := st.pendingRollback
 	st.pendingRollback = nil
-	op := newOperation(call, st.cfg.roleARN, token)
+	op := newOperation(call, as, token)
 	st.op = op
 	s.setStackStatus(st, statusUpdateRollbackProgress, "User Initiated", token)
 	if token != "" {

@@ -20,24 +20,12 @@ type operation struct {
 	imports   map[string]bool
 }
 
-// newOperation prepares an operation acting as the caller, or as the stack's
-// service role when it has one.
-func newOperation(call *awsapi.Call, roleARN, token string) *operation {
+// newOperation prepares an operation acting as the caller, or, when as is
+// not nil, as the stack's service role.
+func newOperation(call *awsapi.Call, as *awsapi.Caller, token string) *operation {
 	actor := *call
-	if roleARN != "" {
-		account := call.Caller.Account
-		if parts := strings.Split(roleARN, ":"); len(parts) >= 6 {
-			account = parts[4]
-		}
-		name := roleARN[strings.LastIndex(roleARN, "/")+1:]
-		actor.Caller = &awsapi.Caller{
-			Account:     account,
-			ARN:         fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/AWSCloudFormation", account, name),
-			UserID:      "AROA" + randomSuffix(17) + ":AWSCloudFormation",
-			RoleARN:     roleARN,
-			RoleName:    name,
-			SessionName: "AWSCloudFormation",
-		}
+	if as != nil {
+		actor.Caller = as
 	}
 	return &operation{token: token, call: &actor, imports: map[string]bool{}}
 }

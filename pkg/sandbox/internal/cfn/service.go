@@ -2,7 +2,9 @@
 // per (account, region) with asynchronous status transitions, change sets,
 // events, outputs and exports, stack policies, termination protection, and the
 // resource providers that create real sandbox resources (IAM roles, S3 buckets,
-// SSM parameters) or plausible physical IDs for the rest.
+// SSM parameters) or plausible physical IDs for the rest. Operations act as
+// the caller, or as the stack's service role (RoleARN): naming one takes the
+// caller's iam:PassRole, and the role must trust cloudformation.amazonaws.com.
 //
 // Fault hook: when Options.Faults reports a stack failure for a stack, the first
 // resource action of each create or update of that stack fails with the given
@@ -76,6 +78,9 @@ type Options struct {
 	S3         BucketStore
 	SSM        ParameterStore
 	Faults     FaultSource
+	// Roles lets stack operations run as a service role (RoleARN); without
+	// it every RoleARN is refused.
+	Roles ServiceRoles
 	// StackDuration is how long one stack operation takes (default 2s); the tag
 	// sandbox:duration overrides it per stack.
 	StackDuration time.Duration
