@@ -13,8 +13,14 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox/faults"
 )
 
+// defaultHTTPSListen is where `stackerless sandbox` serves HTTPS, beside
+// the plain HTTP port.
+const defaultHTTPSListen = "127.0.0.1:4567"
+
 type sandboxFlags struct {
 	listen        string
+	httpsListen   string
+	caDir         string
 	accounts      string
 	stackDuration time.Duration
 	faults        faults.Flags
@@ -28,12 +34,14 @@ func newSandboxCommand() *cobra.Command {
 	for _, a := range def.Accounts {
 		names = append(names, a.Name+"="+a.ID)
 	}
-	f := sandboxFlags{listen: def.Listen, accounts: strings.Join(names, ","), stackDuration: def.StackDuration}
+	f := sandboxFlags{listen: def.Listen, httpsListen: defaultHTTPSListen, accounts: strings.Join(names, ","), stackDuration: def.StackDuration}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run a local multi-account AWS (STS, IAM, S3, CloudFormation, SSM, EventBridge)",
 		Long: `Run a local AWS that speaks the real wire protocols, for tests and demos.
 Every account gets fresh root keys, printed at start. Stop it with Ctrl-C.
+It serves plain HTTP and HTTPS; the HTTPS certificate is signed by a CA made
+at start (or kept under --ca-dir), whose file is printed with how to trust it.
 
 Fault flags take API keys "service:Action", "service:*" or "*" (service is the
 SigV4 name: sts, iam, s3, cloudformation, ssm, events), e.g.
@@ -42,7 +50,9 @@ SigV4 name: sts, iam, s3, cloudformation, ssm, events), e.g.
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.listen, "listen", f.listen, "address to listen on")
+	fl.StringVar(&f.listen, "listen", f.listen, "address to serve plain HTTP on")
+	fl.StringVar(&f.httpsListen, "https-listen", f.httpsListen, "address to serve HTTPS on")
+	fl.StringVar(&f.caDir, "ca-dir", "", "directory to keep the HTTPS CA in, made on first use (default: a new CA each start)")
 	fl.StringVar(&f.accounts, "accounts", f.accounts, "accounts as name=id,... (12-digit IDs)")
 	fl.DurationVar(&f.stackDuration, "stack-duration", f.stackDuration, "how long CloudFormation stack operations take")
 	fl.StringArrayVar(&f.faults.Throttle, "throttle", nil, "throttle a share of calls: API=share (0..1 or N%), repeatable")
@@ -61,6 +71,7 @@ func runSandbox(cmd *cobra.Command, f sandboxFlags) error {
 	}
 	opts := sandbox.DefaultOptions()
 	opts.Listen, opts.Accounts, opts.StackDuration, opts.Seed = f.listen, accounts, f.stackDuration, f.seed
+	opts.HTTPSListen, opts.CADir = f.httpsListen, f.caDir
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelInfo
@@ -107,6 +118,13 @@ export AWS_SECRET_ACCESS_KEY=%[5]s
 # The AWS CLI before 2.13 (Debian's awscli is 2.9) ignores AWS_ENDPOINT_URL and
 # endpoint_url: pass --endpoint-url %[1]s to every command, e.g.
 #   aws --endpoint-url %[1]s sts get-caller-identity
+#
+# HTTPS (for buckets that deny requests without TLS) on %[2]s.
+# Its certificate is signed by the CA in %[3]s; trust it with
+#   export AWS_CA_BUNDLE=%[3]s        # AWS CLI, aws-sdk-go-v2 and the other AWS SDKs
+#   export NODE_EXTRA_CA_CERTS=%[3]s  # Node.js and the CDK CLI
+#   export SSL_CERT_FILE=%[3]s        # other OpenSSL tools (it replaces their default CAs)
+# then use AWS_ENDPOINT_URL=%[2]s (or --endpoint-url %[2]s).
 # Stop the sandbox with Ctrl-C.
-`, sb.URL())
+`, sb.URL(), sb.HTTPSURL(), sb.CAFile())
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -35,7 +37,8 @@ func TestSandboxCommand(t *testing.T) {
 	cmd := newRootCommand()
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
-	cmd.SetArgs([]string{"sandbox", "--listen", "127.0.0.1:0", "--accounts", "b=222222222222,a=111111111111",
+	caDir := filepath.Join(t.TempDir(), "ca")
+	cmd.SetArgs([]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--ca-dir", caDir, "--accounts", "b=222222222222,a=111111111111",
 		"--stack-duration", "10ms", "--throttle", "cloudformation:*=0.5", "--latency", "s3:*=1ms", "--fail-stack", "broken"})
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
@@ -58,10 +61,21 @@ func TestSandboxCommand(t *testing.T) {
 			t.Errorf("line %d = %q, want %q AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...", i, lines[i], want)
 		}
 	}
-	for _, want := range []string{"export AWS_ENDPOINT_URL=http://127.0.0.1:", "endpoint_url = http://127.0.0.1:", "--endpoint-url", "2.13"} {
+	for _, want := range []string{"export AWS_ENDPOINT_URL=http://127.0.0.1:", "endpoint_url = http://127.0.0.1:", "--endpoint-url", "2.13",
+		"HTTPS (for buckets that deny requests without TLS) on https://127.0.0.1:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
+	}
+	// The CA is kept where --ca-dir says, and the banner says how to trust it.
+	caFile := filepath.Join(caDir, "ca.pem")
+	for _, env := range []string{"AWS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"} {
+		if !strings.Contains(out.String(), "export "+env+"="+caFile) {
+			t.Errorf("banner lacks export %s=%s:\n%s", env, caFile, out.String())
+		}
+	}
+	if _, err := os.Stat(caFile); err != nil {
+		t.Errorf("CA file: %v", err)
 	}
 	cancel()
 	select {
@@ -80,9 +94,9 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"sandbox", "--accounts", "x=1"}, "not 12 digits"},
-		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--throttle", "cloudformation=0.5"}, "want service:Action"},
-		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--server-errors", "s3:*=2"}, "not a fraction"},
-		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--latency", "s3:*=soon"}, "not a duration"},
+		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--throttle", "cloudformation=0.5"}, "want service:Action"},
+		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--server-errors", "s3:*=2"}, "not a fraction"},
+		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--latency", "s3:*=soon"}, "not a duration"},
 		{[]string{"sandbox", "extra"}, "unknown command"},
 	}
 	for _, tt := range tests {

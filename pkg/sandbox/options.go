@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"strings"
 	"time"
@@ -16,8 +17,15 @@ type AccountSpec struct {
 
 // Options configure a Sandbox.
 type Options struct {
-	// Listen is the TCP address to serve on; "127.0.0.1:0" picks a free port.
+	// Listen is the TCP address to serve plain HTTP on; "127.0.0.1:0" picks a free port.
 	Listen string
+	// HTTPSListen is the TCP address to serve HTTPS on; empty picks a free
+	// port on Listen's host. Requests over it have aws:SecureTransport true.
+	HTTPSListen string
+	// CADir keeps the certificate authority that signs the HTTPS listener's
+	// certificate (ca.pem, ca-key.pem): made there on first use and reused
+	// after, so clients trust it once. Empty makes a CA for this run only.
+	CADir string
 	// Accounts are created at start, in this order. Each gets random root keys.
 	Accounts []AccountSpec
 	// StackDuration is how long CloudFormation stack operations take.
@@ -99,6 +107,13 @@ func validateAccount(a AccountSpec) error {
 func (o *Options) validate() error {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:4566"
+	}
+	if o.HTTPSListen == "" {
+		host, _, err := net.SplitHostPort(o.Listen)
+		if err != nil {
+			return fmt.Errorf("listen address %q: %w", o.Listen, err)
+		}
+		o.HTTPSListen = net.JoinHostPort(host, "0")
 	}
 	if len(o.Accounts) == 0 {
 		o.Accounts = DefaultOptions().Accounts

@@ -5,6 +5,8 @@
 //
 // Every request must be SigV4-signed with the keys of one of the sandbox's
 // accounts (or of an STS session); the access key selects the account.
+// The sandbox serves plain HTTP (URL) and HTTPS (HTTPSURL) with a certificate
+// of its own CA (CAFile), so that policies requiring TLS hold.
 //
 //	sb, err := sandbox.Start(ctx, sandbox.DefaultOptions())
 //	cfg := sb.AWSConfig("master")
@@ -13,15 +15,21 @@ package sandbox
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/faults"
@@ -49,6 +57,10 @@ type Sandbox struct {
 	ln       net.Listener
 	srv      *http.Server
 	url      string
+	httpsURL string
+	ca       *certAuthority
+	caFile   string
+	tempDir  string // holds caFile when the CA is made for this run only
 	accounts []Account
 	faults   *faults.Injector
 	router   *router
@@ -61,27 +73,25 @@ type Sandbox struct {
 
 	closeOnce sync.Once
 	closeErr  error
-	served    chan struct{}
+	serving   sync.WaitGroup
 	stopCtx   func() bool
 }
 
-// Start starts a sandbox listening on opts.Listen. It stops when ctx is done
-// or Close is called.
+// Start starts a sandbox serving plain HTTP on opts.Listen and HTTPS on
+// opts.HTTPSListen. It stops when ctx is done or Close is called.
 func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
-	ln, err := net.Listen("tcp", opts.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("start sandbox: %w", err)
-	}
 	s := &Sandbox{
 		opts:   opts,
-		ln:     ln,
-		url:    "http://" + ln.Addr().String(),
 		faults: faults.New(opts.Seed),
 		subs:   map[int]func(ObjectCreated){},
-		served: make(chan struct{}),
+	}
+	tlsLn, err := s.listen()
+	if err != nil {
+		s.removeTemp()
+		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	s.backends = newBackends(s)
 	for _, a := range opts.Accounts {
@@ -99,21 +109,98 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	s.srv = &http.Server{
 		Handler:           s.router,
 		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          nil,
+		// Failed TLS handshakes (a client without the CA) are the client's story.
+		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 	}
-	go func() {
-		defer close(s.served)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			opts.Logger.Error("sandbox server stopped", "error", err)
-		}
-	}()
+	// One server on both listeners: requests that came over TLS carry r.TLS.
+	for _, ln := range []net.Listener{s.ln, tlsLn} {
+		s.serving.Add(1)
+		go func() {
+			defer s.serving.Done()
+			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				opts.Logger.Error("sandbox server stopped", "error", err)
+			}
+		}()
+	}
 	s.stopCtx = context.AfterFunc(ctx, func() { _ = s.Close() })
-	opts.Logger.Info("sandbox listening", "url", s.url, "accounts", len(s.accounts))
+	opts.Logger.Info("sandbox listening", "url", s.url, "https_url", s.httpsURL, "ca_file", s.caFile, "accounts", len(s.accounts))
 	return s, nil
 }
 
-// URL is the endpoint, e.g. http://127.0.0.1:4566.
+// listen opens the plain HTTP listener and the TLS one, with the CA.
+func (s *Sandbox) listen() (net.Listener, error) {
+	now := s.opts.Now()
+	if s.opts.CADir != "" {
+		ca, err := loadOrCreateCA(s.opts.CADir, now)
+		if err != nil {
+			return nil, err
+		}
+		s.ca, s.caFile = ca, filepath.Join(s.opts.CADir, caCertFile)
+	} else {
+		ca, err := newCA(now)
+		if err != nil {
+			return nil, err
+		}
+		if s.tempDir, err = os.MkdirTemp("", "stackerless-sandbox-ca-"); err != nil {
+			return nil, fmt.Errorf("write CA certificate: %w", err)
+		}
+		s.ca, s.caFile = ca, filepath.Join(s.tempDir, caCertFile)
+		if err := os.WriteFile(s.caFile, ca.certPEM, 0o644); err != nil {
+			return nil, fmt.Errorf("write CA certificate: %w", err)
+		}
+	}
+	host, _, err := net.SplitHostPort(s.opts.HTTPSListen)
+	if err != nil {
+		return nil, fmt.Errorf("HTTPS listen address %q: %w", s.opts.HTTPSListen, err)
+	}
+	cert, err := s.ca.serverCert(host, now)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return nil, err
+	}
+	tlsLn, err := net.Listen("tcp", s.opts.HTTPSListen)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	s.ln, s.url, s.httpsURL = ln, "http://"+ln.Addr().String(), "https://"+tlsLn.Addr().String()
+	return tls.NewListener(tlsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+}
+
+func (s *Sandbox) removeTemp() {
+	if s.tempDir != "" {
+		_ = os.RemoveAll(s.tempDir)
+	}
+}
+
+// URL is the plain HTTP endpoint, e.g. http://127.0.0.1:4566.
 func (s *Sandbox) URL() string { return s.url }
+
+// HTTPSURL is the HTTPS endpoint, e.g. https://127.0.0.1:4567. Its
+// certificate is signed by the sandbox's CA (CAFile, CACertPEM) and names
+// 127.0.0.1, localhost and S3's virtual hosts <bucket>.localhost and
+// <bucket>.s3.localhost.
+func (s *Sandbox) HTTPSURL() string { return s.httpsURL }
+
+// CAFile is a PEM file holding the CA certificate that clients of HTTPSURL
+// trust: AWS_CA_BUNDLE for the AWS CLI and SDKs, NODE_EXTRA_CA_CERTS for
+// Node and the CDK CLI, SSL_CERT_FILE for OpenSSL-based tools. Without
+// Options.CADir it lives in a temporary directory removed by Close.
+func (s *Sandbox) CAFile() string { return s.caFile }
+
+// CACertPEM is the CA certificate of CAFile.
+func (s *Sandbox) CACertPEM() []byte { return append([]byte(nil), s.ca.certPEM...) }
+
+// TLSClientConfig returns a TLS configuration that trusts the sandbox's CA
+// (and nothing else), for HTTP clients of HTTPSURL.
+func (s *Sandbox) TLSClientConfig() *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AddCert(s.ca.cert)
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
 
 // Close stops the server, waiting briefly for requests in flight.
 func (s *Sandbox) Close() error {
@@ -127,8 +214,9 @@ func (s *Sandbox) Close() error {
 			s.closeErr = fmt.Errorf("close sandbox: %w", err)
 			_ = s.srv.Close()
 		}
-		<-s.served
+		s.serving.Wait()
 		s.backends.close()
+		s.removeTemp()
 	})
 	return s.closeErr
 }
@@ -155,11 +243,7 @@ func (s *Sandbox) Region() string { return s.opts.Region }
 // name yields a configuration without credentials, so calls fail with the SDK's
 // credentials error.
 func (s *Sandbox) AWSConfig(name string) aws.Config {
-	a, ok := s.Account(name)
-	if !ok {
-		return s.ConfigWith(nil)
-	}
-	return s.ConfigWith(credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, ""))
+	return s.ConfigWith(s.rootCredentials(name))
 }
 
 // ConfigWith returns an SDK configuration for the sandbox using the given
@@ -173,6 +257,31 @@ func (s *Sandbox) ConfigWith(creds aws.CredentialsProvider) aws.Config {
 		cfg.Credentials = aws.NewCredentialsCache(creds)
 	}
 	return cfg
+}
+
+// HTTPSConfig is AWSConfig over HTTPSURL, with an HTTP client that trusts
+// the sandbox's CA: requests have aws:SecureTransport true.
+func (s *Sandbox) HTTPSConfig(name string) aws.Config {
+	return s.HTTPSConfigWith(s.rootCredentials(name))
+}
+
+// HTTPSConfigWith is ConfigWith over HTTPSURL.
+func (s *Sandbox) HTTPSConfigWith(creds aws.CredentialsProvider) aws.Config {
+	cfg := s.ConfigWith(creds)
+	cfg.BaseEndpoint = aws.String(s.httpsURL)
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.TLSClientConfig = s.TLSClientConfig()
+	})
+	return cfg
+}
+
+// rootCredentials are the named account's root keys; nil for an unknown name.
+func (s *Sandbox) rootCredentials(name string) aws.CredentialsProvider {
+	a, ok := s.Account(name)
+	if !ok {
+		return nil
+	}
+	return credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 }
 
 // Faults is the fault injector consulted for every request.

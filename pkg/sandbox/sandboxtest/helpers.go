@@ -70,3 +70,11 @@ func UnsignedHeader(name, value string) func(*middleware.Stack) error {
 		return s.Finalize.Insert(set, "Signing", middleware.After)
 	}
 }
+
+// CAEnv is the environment that makes the AWS CLI and SDKs (AWS_CA_BUNDLE),
+// Node and the CDK CLI (NODE_EXTRA_CA_CERTS) and OpenSSL-based tools
+// (SSL_CERT_FILE) trust the sandbox's HTTPS listener, for a child process.
+func CAEnv(sb *sandbox.Sandbox) []string {
+	f := sb.CAFile()
+	return []string{"AWS_CA_BUNDLE=" + f, "NODE_EXTRA_CA_CERTS=" + f, "SSL_CERT_FILE=" + f}
+}

@@ -11,7 +11,7 @@ aws_cli=/usr/bin/aws # Debian's; another `aws` shim may come first on PATH
 
 work=$(mktemp -d)
 log="$work/sandbox.out"
-"$bin" sandbox --listen 127.0.0.1:0 --stack-duration 300ms >"$log" 2>"$work/sandbox.err" &
+"$bin" sandbox --listen 127.0.0.1:0 --https-listen 127.0.0.1:0 --stack-duration 300ms >"$log" 2>"$work/sandbox.err" &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -23,6 +23,9 @@ for _ in $(seq 1 100); do
 done
 endpoint=$(grep -o 'AWS_ENDPOINT_URL=[^ ]*' "$log" | head -n 1 | cut -d= -f2-)
 [ -n "$endpoint" ] || { cat "$log" >&2; echo "conformance: no endpoint printed" >&2; exit 1; }
+https_endpoint=$(grep -o 'AWS_ENDPOINT_URL=https://[^ ]*' "$log" | head -n 1 | cut -d= -f2-)
+ca_file=$(grep -o 'export AWS_CA_BUNDLE=[^ ]*' "$log" | head -n 1 | cut -d= -f2-)
+[ -n "$https_endpoint" ] && [ -f "$ca_file" ] || { cat "$log" >&2; echo "conformance: no HTTPS endpoint or CA file printed" >&2; exit 1; }
 
 passed=0
 failed=0
@@ -35,16 +38,18 @@ check() { # check NAME EXPECTED ACTUAL
   fi
 }
 
-# as ACCOUNT CMD...: run the CLI with that account's root keys from the sandbox's banner.
+# as ACCOUNT CMD...: run the CLI with that account's root keys from the sandbox's banner,
+# at $via (default: the plain HTTP endpoint), trusting $ca_bundle when set.
 as() {
   local name=$1; shift
   local line
   line=$(grep "^$name " "$log")
-  env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
+  env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_CA_BUNDLE \
     AWS_ACCESS_KEY_ID="$(sed -n 's/.*AWS_ACCESS_KEY_ID=\([^ ]*\).*/\1/p' <<<"$line")" \
     AWS_SECRET_ACCESS_KEY="$(sed -n 's/.*AWS_SECRET_ACCESS_KEY=\([^ ]*\).*/\1/p' <<<"$line")" \
     AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-    "$aws_cli" --endpoint-url "$endpoint" "$@"
+    ${ca_bundle:+AWS_CA_BUNDLE="$ca_bundle"} \
+    "$aws_cli" --endpoint-url "${via:-$endpoint}" "$@"
 }
 id_of() { grep "^$1 " "$log" | awk '{print $2}'; }
 
@@ -117,6 +122,21 @@ check "cross-account read without bucket policy" "AccessDenied" "$(grep -o Acces
 as master ssm put-parameter --name /conformance/secret --type SecureString --value s3cret >/dev/null
 check "ssm decrypt" "s3cret" "$(as master ssm get-parameter --name /conformance/secret --with-decryption --query Parameter.Value --output text)"
 check "events put" "0" "$(as master events put-events --entries '[{"Source":"conformance","DetailType":"test","Detail":"{}"}]' --query FailedEntryCount --output text)"
+
+# HTTPS: the CLI trusts the sandbox's CA through AWS_CA_BUNDLE, and a bucket
+# policy that denies requests without TLS (as CDK's and the product's do) holds.
+check "caller identity over HTTPS" "arn:aws:iam::$master:root" \
+  "$(via=$https_endpoint ca_bundle=$ca_file as master sts get-caller-identity --query Arn --output text)"
+out=$(via=$https_endpoint as master sts get-caller-identity 2>&1 || true)
+check "HTTPS without the CA" "CERTIFICATE_VERIFY_FAILED" "$(grep -o CERTIFICATE_VERIFY_FAILED <<<"$out" | head -n 1)"
+via=$https_endpoint ca_bundle=$ca_file as master s3 mb s3://tls-only >/dev/null
+via=$https_endpoint ca_bundle=$ca_file as master s3api put-bucket-policy --bucket tls-only --policy \
+  '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::tls-only","arn:aws:s3:::tls-only/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}'
+via=$https_endpoint ca_bundle=$ca_file as master s3 cp "$work/small.txt" s3://tls-only/small.txt >/dev/null
+check "TLS-only bucket over HTTPS" "hello" "$(via=$https_endpoint ca_bundle=$ca_file as master s3 cp s3://tls-only/small.txt -)"
+out=$(as master s3api get-object --bucket tls-only --key small.txt "$work/plain.txt" 2>&1 || true)
+check "TLS-only bucket over plain HTTP" "AccessDenied" "$(grep -o AccessDenied <<<"$out" | head -n 1)"
+check "curl over HTTPS with the CA" "403" "$(curl -s --cacert "$ca_file" -o /dev/null -w '%{http_code}' "$https_endpoint/")"
 
 # Unsigned requests are rejected.
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'Action=GetCallerIdentity&Version=2011-06-15' "$endpoint/")
