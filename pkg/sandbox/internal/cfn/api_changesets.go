@@ -38,10 +38,8 @@ func (s *Service) createChangeSet(call *awsapi.Call, f awsapi.Form) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if req.roleARN != "" {
-		if err := s.passRole(call, req.roleARN); err != nil {
-			return nil, err
-		}
+	if err := s.passRole(call, req.roleARN); err != nil {
+		return nil, err
 	}
 	token := f.Get("ClientToken")
 	s.mu.Lock()

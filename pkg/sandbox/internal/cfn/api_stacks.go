@@ -1,6 +1,7 @@
 package cfn
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -77,7 +78,10 @@ func (s *Service) createStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	as, err := s.passAndAssume(call, req.roleARN, "")
+	if err := s.passRole(call, req.roleARN); err != nil {
+		return nil, err
+	}
+	as, err := s.assumeRole(req.roleARN)
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +152,8 @@ func (s *Service) updateStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.roleARN != "" {
-		if err := s.passRole(call, req.roleARN); err != nil {
-			return nil, err
-		}
+	if err := s.passRole(call, req.roleARN); err != nil {
+		return nil, err
 	}
 	policy, policyGiven, err := s.stackPolicy(call, f, "StackPolicy")
 	if err != nil {
@@ -219,10 +221,8 @@ func (s *Service) deleteStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err := s.authorize(call, name); err != nil {
 		return nil, err
 	}
-	if roleARN := f.Get("RoleARN"); roleARN != "" {
-		if err := s.passRole(call, roleARN); err != nil {
-			return nil, err
-		}
+	if err := s.passRole(call, f.Get("RoleARN")); err != nil {
+		return nil, err
 	}
 	token := f.Get("ClientRequestToken")
 	s.mu.Lock()
@@ -250,11 +250,7 @@ func (s *Service) deleteStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 		}
 		retain[lid] = true
 	}
-	roleARN := f.Get("RoleARN")
-	if roleARN == "" {
-		roleARN = st.cfg.roleARN
-	}
-	as, err := s.assumeRole(roleARN)
+	as, err := s.assumeRole(cmp.Or(f.Get("RoleARN"), st.cfg.roleARN))
 	if err != nil {
 		return nil, err
 	}
@@ -707,10 +703,8 @@ func (s *Service) continueUpdateRollback(call *awsapi.Call, f awsapi.Form) (any,
 	if err := s.authorize(call, name); err != nil {
 		return nil, err
 	}
-	if roleARN := f.Get("RoleARN"); roleARN != "" {
-		if err := s.passRole(call, roleARN); err != nil {
-			return nil, err
-		}
+	if err := s.passRole(call, f.Get("RoleARN")); err != nil {
+		return nil, err
 	}
 	token := f.Get("ClientRequestToken")
 	s.mu.Lock()
@@ -728,11 +722,7 @@ func (s *Service) continueUpdateRollback(call *awsapi.Call, f awsapi.Form) (any,
 	if st.status != statusUpdateRollbackFailed {
 		return nil, awsapi.ValidationError("Stack %s is in %s state and can not continue update rollback.", st.id, st.status)
 	}
-	roleARN := f.Get("RoleARN")
-	if roleARN == "" {
-		roleARN = st.cfg.roleARN
-	}
-	as, err := s.assumeRole(roleARN)
+	as, err := s.assumeRole(cmp.Or(f.Get("RoleARN"), st.cfg.roleARN))
 	if err != nil {
 		return nil, err
 	}

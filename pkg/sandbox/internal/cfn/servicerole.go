@@ -25,11 +25,13 @@ type ServiceRoles interface {
 
 var roleARNPattern = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/.`)
 
-// passRole checks a RoleARN the request names: the API's length constraint,
-// then the caller's iam:PassRole on it (a role of another account cannot be
-// passed). A stack keeps using its role later without this check.
+// passRole checks the RoleARN a request names, if any: the API's length
+// constraint, then the caller's iam:PassRole on it (a role of another account
+// cannot be passed). A stack keeps using its role later without this check.
 func (s *Service) passRole(call *awsapi.Call, roleARN string) error {
 	switch n := len(roleARN); {
+	case n == 0:
+		return nil
 	case n < 20:
 		return awsapi.ValidationError("1 validation error detected: Value '%s' at 'roleARN' failed to satisfy constraint: Member must have length greater than or equal to 20", roleARN)
 	case n > 2048:
@@ -57,18 +59,6 @@ func (s *Service) assumeRole(roleARN string) (*awsapi.Caller, error) {
 		return nil, invalidRole(roleARN)
 	}
 	return &c, nil
-}
-
-// passAndAssume is both checks for a role the request may name (requested)
-// or leave to the stack's (current).
-func (s *Service) passAndAssume(call *awsapi.Call, requested, current string) (*awsapi.Caller, error) {
-	if requested == "" {
-		return s.assumeRole(current)
-	}
-	if err := s.passRole(call, requested); err != nil {
-		return nil, err
-	}
-	return s.assumeRole(requested)
 }
 
 func invalidRole(roleARN string) error {

@@ -427,11 +427,25 @@ func TestSDKTLSOnlyPolicyDeniesPlainHTTP(t *testing.T) {
 	ok(t, err)
 }
 
+// roleClient creates the role name in account, trusting the account's root,
+// lets grant give it permissions, and returns an S3 client for a session of
+// it, with the role's ARN.
+func roleClient(t *testing.T, sb *sandbox.Sandbox, account, name string, grant func(*iam.Client) error) (*s3.Client, string) {
+	t.Helper()
+	acct, _ := sb.Account(account)
+	iamc := iam.NewFromConfig(sb.AWSConfig(account))
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, acct.ID)
+	role, err := iamc.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+	ok(t, err)
+	ok(t, grant(iamc))
+	creds := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(sb.AWSConfig(account)), aws.ToString(role.Role.Arn))
+	return s3.NewFromConfig(sb.ConfigWith(creds), func(o *s3.Options) { o.UsePathStyle = true }), aws.ToString(role.Role.Arn)
+}
+
 func TestSDKCrossAccountRoleSession(t *testing.T) {
 	sb := sandboxtest.Start(t)
 	ctx := t.Context()
 	master := client(sb, "master")
-	prod, _ := sb.Account("prod")
 	b := aws.String("role-templates")
 	_, err := master.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
 	ok(t, err)
@@ -440,18 +454,15 @@ func TestSDKCrossAccountRoleSession(t *testing.T) {
 
 	// A Stacker role in prod that may read any S3 object by its identity policy.
 	iamc := iam.NewFromConfig(sb.AWSConfig("prod"))
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, prod.ID)
-	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Stacker"), AssumeRolePolicyDocument: aws.String(trust)})
-	ok(t, err)
-	_, err = iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Stacker"), PolicyName: aws.String("read"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)})
-	ok(t, err)
-	creds := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(sb.AWSConfig("prod")), aws.ToString(role.Role.Arn))
-	session := s3.NewFromConfig(sb.ConfigWith(creds), func(o *s3.Options) { o.UsePathStyle = true })
+	session, roleARN := roleClient(t, sb, "prod", "Stacker", func(iamc *iam.Client) error {
+		_, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Stacker"), PolicyName: aws.String("read"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)})
+		return err
+	})
 
 	_, err = session.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("t.yaml")})
 	mustCode(t, err, "AccessDenied")
-	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::role-templates/*"}]}`, aws.ToString(role.Role.Arn))
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"%s"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::role-templates/*"}]}`, roleARN)
 	_, err = master.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(policy)})
 	ok(t, err)
 	got, err := session.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("t.yaml")})
@@ -473,21 +484,16 @@ func TestSDKOwnerRootCannotBeLockedOut(t *testing.T) {
 	sb := sandboxtest.Start(t)
 	ctx := t.Context()
 	root := client(sb, "master")
-	master, _ := sb.Account("master")
 	b := aws.String("locked")
 	_, err := root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
 	ok(t, err)
 	_, err = root.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("k"), Body: strings.NewReader("x")})
 	ok(t, err)
 	// An administrator role of the owner's account.
-	iamc := iam.NewFromConfig(sb.AWSConfig("master"))
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"sts:AssumeRole"}]}`, master.ID)
-	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Admin"), AssumeRolePolicyDocument: aws.String(trust)})
-	ok(t, err)
-	_, err = iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("Admin"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")})
-	ok(t, err)
-	admin := s3.NewFromConfig(sb.ConfigWith(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(sb.AWSConfig("master")), aws.ToString(role.Role.Arn))),
-		func(o *s3.Options) { o.UsePathStyle = true })
+	admin, _ := roleClient(t, sb, "master", "Admin", func(iamc *iam.Client) error {
+		_, err := iamc.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("Admin"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")})
+		return err
+	})
 
 	denyAll := func(cond string) *string {
 		return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::locked","arn:aws:s3:::locked/*"]` + cond + `}]}`)
