@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 )
 
@@ -19,9 +20,18 @@ import (
 type Config struct {
 	// File is the config's name as given (used in error positions).
 	File string
-	// Root is the directory template_path and stack_policy_path resolve
-	// from: the working directory, as in stacker, and the root of the bundle.
+	// Root is the working directory: template_path, stack_policy_path and
+	// sys_path resolve from it, as in stacker. In the serverless runtime it
+	// is the bundle directory.
 	Root string
+	// Dir is the directory holding the config file, which file:// values of
+	// lookups resolve from (stacker's get_config_directory). A config read
+	// from stdin has the working directory.
+	Dir string
+	// SysPath is sys_path: stacker appends it to Python's import path, where
+	// raw templates are searched too. Here it is only that template search
+	// directory (see TemplateSearch).
+	SysPath string
 
 	Namespace string
 	// NamespaceDelimiter defaults to "-"; an explicit '' is kept.
@@ -103,8 +113,8 @@ func (s *Stack) Errorf(key, format string, args ...any) *Error {
 }
 
 // Load reads and parses the config file at path. Relative template paths
-// resolve from the working directory. (A config read from stdin goes through
-// Parse.)
+// resolve from the working directory, file:// values from the config's
+// directory. (A config read from stdin goes through Parse.)
 func Load(path string, env Environment) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -125,7 +135,7 @@ func LoadReader(file string, r io.Reader, env Environment) (*Config, error) {
 
 // Parse renders env into the config text, parses and validates it. Paths
 // resolve from the working directory. Validation problems come back as
-// Errors, sorted by line.
+// Errors, sorted by line; see ParseIn for the config returned with them.
 func Parse(file string, data []byte, env Environment) (*Config, error) {
 	root, err := os.Getwd()
 	if err != nil {
@@ -134,8 +144,14 @@ func Parse(file string, data []byte, env Environment) (*Config, error) {
 	return ParseIn(root, file, data, env)
 }
 
-// ParseIn is Parse with paths resolved from, and confined to, root (the
-// bundle directory).
+// ParseIn is Parse with root as the working directory. file names the config
+// in errors and, as a path relative to root (or absolute), gives Dir; a name
+// without a directory, or "<stdin>", puts Dir at root.
+//
+// When the document reads as YAML but fails validation, ParseIn returns the
+// config as far as it decoded together with the Errors, so that a caller can
+// add the findings of its own checks and report every problem at once
+// (deploy.Load does). Such a config must not be deployed.
 func ParseIn(root, file string, data []byte, env Environment) (*Config, error) {
 	if env == nil {
 		env = Environment{}
@@ -164,13 +180,26 @@ func ParseIn(root, file string, data []byte, env Environment) (*Config, error) {
 	c := d.decode(doc, env)
 	c.File = file
 	c.Root = root
+	c.Dir = configDir(root, file)
 	c.Warnings = append(warnings, c.Warnings...)
 	c.indexStacks()
 	d.validate(c)
 	if err := d.errs.err(); err != nil {
-		return nil, err
+		return c, err
 	}
 	return c, nil
+}
+
+// configDir is the directory of the config file named file, from root.
+func configDir(root, file string) string {
+	if file == "<stdin>" || file == "-" {
+		return root
+	}
+	dir := filepath.Dir(file)
+	if filepath.IsAbs(dir) {
+		return dir
+	}
+	return filepath.Join(root, dir)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -286,27 +287,6 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func TestInsideRoot(t *testing.T) {
-	tests := []struct {
-		path, want string
-		ok         bool
-	}{
-		{"t.yaml", "/b/t.yaml", true},
-		{"a/../t.yaml", "/b/t.yaml", true},
-		{"/b/x/t.yaml", "/b/x/t.yaml", true},
-		{"..", "", false},
-		{"../b2/t.yaml", "", false},
-		{"/etc/passwd", "", false},
-		{"a/../../t.yaml", "", false},
-		{"..foo/t.yaml", "/b/..foo/t.yaml", true},
-	}
-	for _, tt := range tests {
-		got, err := InsideRoot("/b", tt.path)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("InsideRoot(%q) = %q, %v", tt.path, got, err)
-		}
-	}
-}
 
 // outputDeps is a stand-in for lookup.Dependencies: the stacks named by
 // ${output stack::Output} in a value.
@@ -376,5 +356,120 @@ func BenchmarkParse10k(b *testing.B) {
 		if _, err := c.Graph(outputDeps); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Paths resolve from two bases, as in stacker: template_path and
+// stack_policy_path from the working directory (then sys_path for
+// templates), file:// values from the config file's directory.
+func TestPathBases(t *testing.T) {
+	tests := []struct {
+		name, file, sysPath, template string
+		dir                           string
+		search                        []string
+	}{
+		{"config in the working directory", "stacker.yaml", "", "t.yaml", "/work", []string{"/work/t.yaml"}},
+		{"config in a subdirectory", "conf/prod.yaml", "", "../templates/t.yaml", "/work/conf", []string{"/templates/t.yaml"}},
+		{"absolute config", "/etc/stacker/c.yaml", "", "/srv/t.yaml", "/etc/stacker", []string{"/srv/t.yaml"}},
+		{"stdin", "<stdin>", "", "t.yaml", "/work", []string{"/work/t.yaml"}},
+		{"sys_path ./ adds nothing", "stacker.yaml", "./", "t.yaml", "/work", []string{"/work/t.yaml"}},
+		{"sys_path searched second", "stacker.yaml", "lib", "templates/t.yaml", "/work", []string{"/work/templates/t.yaml", "/work/lib/templates/t.yaml"}},
+		{"absolute sys_path", "stacker.yaml", "/opt/bp", "t.yaml", "/work", []string{"/work/t.yaml", "/opt/bp/t.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "namespace: x\nstacks:\n  - name: a\n    template_path: " + tt.template + "\n"
+			if tt.sysPath != "" {
+				src += "sys_path: " + tt.sysPath + "\n"
+			}
+			c, err := ParseIn("/work", tt.file, []byte(src), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Dir != tt.dir {
+				t.Errorf("Dir = %q, want %q", c.Dir, tt.dir)
+			}
+			if got := c.TemplateSearch(tt.template); !slices.Equal(got, tt.search) {
+				t.Errorf("TemplateSearch = %q, want %q", got, tt.search)
+			}
+			if got, want := c.FilePath("v.txt"), filepath.Join(tt.dir, "v.txt"); got != want {
+				t.Errorf("FilePath = %q, want %q", got, want)
+			}
+			if got := c.FilePath("/abs/v.txt"); got != "/abs/v.txt" {
+				t.Errorf("FilePath(abs) = %q", got)
+			}
+			if got := c.Path("../p.json"); got != "/p.json" {
+				t.Errorf("Path(../p.json) = %q, want /p.json", got)
+			}
+		})
+	}
+}
+
+func TestCheckStackNames(t *testing.T) {
+	const rule = "CloudFormation stack names start with a letter and hold only letters, digits and hyphens, at most 128 characters"
+	long := strings.Repeat("a", 126)
+	stack := func(lines ...string) string {
+		return "  - template_path: t.yaml\n" + strings.Join(lines, "")
+	}
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"valid", "namespace: My.Corp\nstacks:\n" + stack("    name: vpc\n") + stack("    name: x\n    stack_name: Custom-1\n"), nil},
+		{"empty namespace", "namespace: ''\nstacks:\n" + stack("    name: vpc\n"), nil},
+		{"a name of 128 characters", "namespace: ab\nstacks:\n" + stack("    name: "+long[:125]+"\n"), nil},
+		{"underscore, slash, NUL and length", "namespace: ns\nstacks:\n" + stack("    name: my_app\n") + stack("    name: prod/vpc\n") +
+			stack("    name: ok\n    stack_name: \"a\\0b\"\n") + stack("    name: "+long+"\n"), []string{
+			`stacker.yaml:4:5: stacks[0].name: stack name "ns-my_app" is not valid: ` + rule,
+			`stacker.yaml:6:5: stacks[1].name: stack name "ns-prod/vpc" is not valid: ` + rule,
+			`stacker.yaml:9:5: stacks[2].stack_name: stack name "ns-a\x00b" is not valid: ` + rule,
+			`stacker.yaml:11:5: stacks[3].name: stack name "ns-` + long + `" is not valid: ` + rule,
+		}},
+		{"a digit first", "namespace: ''\nstacks:\n" + stack("    name: 1vpc\n"), []string{
+			`stacker.yaml:4:5: stacks[0].name: stack name "1vpc" is not valid: ` + rule,
+		}},
+		{"namespace reported once", "namespace: my_corp\nstacks:\n" + stack("    name: a\n") + stack("    name: b\n"), []string{
+			`stacker.yaml:1:1: namespace: stack names "my_corp-name" would not be valid: ` + rule,
+		}},
+		{"delimiter reported once", "namespace: corp\nnamespace_delimiter: _\nstacks:\n" + stack("    name: a\n"), []string{
+			`stacker.yaml:2:1: namespace_delimiter: stack names "corp_name" would not be valid: ` + rule,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseIn("/b", "stacker.yaml", []byte(tt.src), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := c.CheckStackNames(); err != nil {
+				got = strings.Split(err.Error(), "\n")
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// `Key: !!str` with nothing after it is the empty string, as PyYAML reads it,
+// also when an environment value rendered empty left the tag alone.
+func TestEmptyStrTag(t *testing.T) {
+	src := "namespace: x\nstacks:\n  - name: a\n    template_path: t.yaml\n    variables:\n" +
+		"      Empty: !!str\n      FromEnv: !!str ${blank}\n      Kept: !!str 0123\n      Indented: !!str\n        continued\n" +
+		"      List:\n        - !!str\n        - x\n    tags:\n      team: !!str\n"
+	c, err := ParseIn("/b", "stacker.yaml", []byte(src), Environment{"blank": ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"Empty": "", "FromEnv": "", "Kept": "0123", "Indented": "continued", "List": []any{"", "x"}}
+	if diff := cmp.Diff(want, c.Stacks[0].Variables); diff != "" {
+		t.Errorf("variables (-want +got):\n%s", diff)
+	}
+	if got, ok := c.Stacks[0].Tags["team"]; !ok || got != "" {
+		t.Errorf("tag team = %q, %v", got, ok)
+	}
+	if pos := c.Stacks[0].KeyPos["tags"]; pos.Line != 14 {
+		t.Errorf("tags at line %d, want 14 (positions must not move)", pos.Line)
 	}
 }

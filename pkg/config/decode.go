@@ -11,13 +11,13 @@ type decoder struct {
 }
 
 // pythonOnly explains, per key, why stackerless rejects it and what to do
-// instead. Hooks are rejected only when they list something.
+// instead. Hooks are rejected only when they list something. (sys_path is
+// accepted: beyond Python's import path, stacker searches it for raw
+// templates, and that part carries over.)
 var pythonOnly = map[string]string{
-	"sys_path": "sys_path extends Python's import path for Python blueprints, hooks and lookups, " +
-		"and stackerless runs no Python: remove it (class_path resolves through stackerless's Go blueprint registry; " +
-		"use template_path for anything else)",
 	"package_sources": "package_sources fetches Python packages and remote configs at run time, " +
-		"and stackerless runs no Python: copy the templates and configs you need into the bundle and use template_path",
+		"and stackerless runs no Python: copy the templates you need next to the config and point template_path " +
+		"(or sys_path, the directory templates are also searched in) at them",
 	"lookups": "lookups registers custom Python lookup handlers, and stackerless runs no Python: " +
 		"use the built-in lookups (output, xref, rxref, default, envvar, file, split, ssmstore, kms, ami, dynamodb)",
 	"pre_build":    hookMsg,
@@ -91,6 +91,8 @@ func (d *decoder) decode(doc *node, env Environment) *Config {
 			c.Mappings = d.mappings(val, name)
 		case "log_formats":
 			c.LogFormats = d.strMap(val, key, name)
+		case "sys_path":
+			c.SysPath, _ = d.str(val, key, name)
 		case "stacks":
 			c.Stacks = d.stacks(val, key)
 		case "targets":

@@ -161,20 +161,10 @@ func TestValidationErrors(t *testing.T) {
 			},
 		},
 		{
-			name: "paths escaping the bundle",
-			src: "namespace: x\nstacks:\n  - name: a\n    template_path: ../outside.yaml\n    stack_policy_path: /etc/policy.json\n" +
-				"  - name: b\n    template_path: /bundle/templates/b.yaml\n    stack_policy_path: sub/../p.json\n",
-			want: []string{
-				"stacker.yaml:4:5: stacks[0].template_path: ../outside.yaml is outside the bundle directory /bundle: paths resolve from the directory holding the bundle (the working directory) and must stay inside it",
-				"stacker.yaml:5:5: stacks[0].stack_policy_path: /etc/policy.json is outside the bundle directory /bundle: paths resolve from the directory holding the bundle (the working directory) and must stay inside it",
-			},
-		},
-		{
 			name: "python-only keys",
 			src: "namespace: x\nsys_path: .\npackage_sources:\n  git:\n    - uri: x\nlookups:\n  custom: my.Lookup\n" +
 				"pre_build:\n  - path: stacker.hooks.route53.create_domain\npost_build: []\npre_destroy:\npost_destroy:\n  - path: x\n",
 			want: []string{
-				"stacker.yaml:2:1: sys_path: not supported: " + pythonOnly["sys_path"],
 				"stacker.yaml:3:1: package_sources: not supported: " + pythonOnly["package_sources"],
 				"stacker.yaml:6:1: lookups: not supported: " + pythonOnly["lookups"],
 				"stacker.yaml:8:1: pre_build: not supported: " + hookMsg,
@@ -237,6 +227,16 @@ func TestValidationErrors(t *testing.T) {
 			want: []string{"stacker.yaml:2:7: <<: invalid YAML: expected a mapping or list of mappings for merging, found an integer"},
 		},
 		{
+			name: "sys_path is one directory",
+			src:  "namespace: x\nsys_path: [a, b]\n",
+			want: []string{"stacker.yaml:2:11: sys_path: must be a string, found a list"},
+		},
+		{
+			name: "an empty !!str before a sibling is the empty string",
+			src:  "namespace: x\nstacks:\n  - name: a\n    class_path: a.B\n    variables:\n      Empty: !!str\n      Other: x\n    bogus: 1\n",
+			want: []string{"stacker.yaml:8:5: stacks[0].bogus: unknown key (valid stack keys: name, stack_name, class_path, template_path, description, profile, region, variables, parameters, requires, required_by, locked, enabled, protected, tags, stack_policy_path, in_progress_behavior, notification_arns, termination_protection)"},
+		},
+		{
 			name: "unhashable key",
 			src:  "namespace: x\n? [a]\n: 1\n",
 			want: nil, // goccy rejects complex keys itself; see below
@@ -285,5 +285,24 @@ func TestStackErrorf(t *testing.T) {
 	}
 	if got := s.Errorf("region", "no region").Error(); got != `s.yaml:3:5: stacks[0].region: no region` {
 		t.Errorf("Errorf(absent key) = %s", got)
+	}
+}
+
+// A config that decodes but fails validation comes back with its errors, so
+// that callers can add their own findings to the report.
+func TestParseReturnsConfigWithErrors(t *testing.T) {
+	src := "namespace: x\npackage_sources:\n  git:\n    - uri: x\nstacks:\n  - name: a\n    class_path: my.Own\n"
+	c, err := ParseIn("/bundle", "stacker.yaml", []byte(src), nil)
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Key != "package_sources" {
+		t.Fatalf("err = %v, want one package_sources error", err)
+	}
+	if c == nil || len(c.Stacks) != 1 || c.Stacks[0].ClassPath != "my.Own" {
+		t.Fatalf("config = %+v, want the decoded stack", c)
+	}
+	if _, err := ParseIn("/bundle", "stacker.yaml", []byte("namespace: [\n"), nil); err == nil {
+		t.Fatal("invalid YAML parsed")
+	} else if c, _ := ParseIn("/bundle", "stacker.yaml", []byte("namespace: [\n"), nil); c != nil {
+		t.Error("a config came back for invalid YAML")
 	}
 }

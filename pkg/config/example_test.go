@@ -53,13 +53,18 @@ stacks:
   - name: app
     template_path: ../elsewhere/app.yaml
     requires: [db]
+  - name: data
+    stack_name: db_main
+    template_path: db.yaml
 `
-	_, err := config.ParseIn("/bundle", "stacker.yaml", []byte(src), nil)
+	c, err := config.ParseIn("/bundle", "stacker.yaml", []byte(src), nil)
 	fmt.Println(err)
+	// Names are checked apart: stacker's graph command does not need them.
+	fmt.Println(c.CheckStackNames())
 	// Output:
 	// stacker.yaml:5:5: stacks[0].template_path: class_path cannot be present when template_path is provided.
-	// stacker.yaml:7:5: stacks[1].template_path: ../elsewhere/app.yaml is outside the bundle directory /bundle: paths resolve from the directory holding the bundle (the working directory) and must stay inside it
 	// stacker.yaml:8:16: stacks[1].requires[0]: db is not a stack or target in this config
+	// stacker.yaml:10:5: stacks[2].stack_name: stack name "test-db_main" is not valid: CloudFormation stack names start with a letter and hold only letters, digits and hyphens, at most 128 characters
 }
 
 func ExampleConfig_Graph() {

@@ -87,12 +87,93 @@ func (s *Stack) AllTags(c *Config) map[string]string {
 }
 
 // Path resolves a config path (template_path, stack_policy_path) from the
-// config's root.
+// working directory, Root.
 func (c *Config) Path(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
 	return filepath.Join(c.Root, p)
+}
+
+// FilePath resolves the path of a file:// value from the config's
+// directory, Dir, as stacker's read_value_from_path.
+func (c *Config) FilePath(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// TemplateSearch lists where a template_path may be, in the order stacker's
+// raw blueprint looks (get_template_path): from the working directory, then
+// under sys_path, which is relative to the working directory too. The first
+// one that is a file is the template. An absolute path is its only place.
+func (c *Config) TemplateSearch(p string) []string {
+	first := c.Path(p)
+	if filepath.IsAbs(p) || c.SysPath == "" {
+		return []string{first}
+	}
+	other := filepath.Join(c.Path(c.SysPath), p)
+	if other == first {
+		return []string{first}
+	}
+	return []string{first, other}
+}
+
+// maxStackName is CloudFormation's limit on a stack name's length.
+const maxStackName = 128
+
+// validStackName is CloudFormation's rule for stack names:
+// [a-zA-Z][-a-zA-Z0-9]*, at most 128 characters.
+func validStackName(name string) bool {
+	if name == "" || len(name) > maxStackName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !letter && (i == 0 || c != '-' && (c < '0' || c > '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckStackNames reports the stacks whose CloudFormation name (see CFNName)
+// CloudFormation would refuse, before anything is deployed. When the
+// namespace or its delimiter is the cause, it is reported once, on that key.
+func (c *Config) CheckStackNames() error {
+	errs := errorList{file: c.File}
+	const rule = "CloudFormation stack names start with a letter and hold only letters, digits and hyphens, at most 128 characters"
+	base := c.FQN("")
+	if base != "" && !validStackName(base+c.NamespaceDelimiter+"x") {
+		key := "namespace"
+		if validStackName(base) {
+			key = "namespace_delimiter"
+		}
+		pos, ok := c.KeyPos[key]
+		if !ok {
+			pos = Position{File: c.File, Line: 1, Column: 1}
+		}
+		errs.add(pos, key, "stack names %q would not be valid: %s", c.FQN("name"), rule)
+		return errs.err()
+	}
+	for _, s := range c.Stacks {
+		if s.Name == "" {
+			continue
+		}
+		name := s.CFNName(c)
+		if validStackName(name) {
+			continue
+		}
+		key := "name"
+		if s.StackName != "" {
+			key = "stack_name"
+		}
+		err := s.Errorf(key, "stack name %q is not valid: %s", name, rule)
+		errs.errs = append(errs.errs, err)
+	}
+	return errs.err()
 }
 
 // Stack returns the stack with the given name, or nil.

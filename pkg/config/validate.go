@@ -2,12 +2,11 @@ package config
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 )
 
-// validate checks what involves more than one key: names, sources,
-// references between stacks and paths. Every problem is collected.
+// validate checks what involves more than one key: names, sources and
+// references between stacks. Every problem is collected. Paths are checked
+// where they are read (deploy), and against a bundle by package bundle.
 func (d *decoder) validate(c *Config) {
 	// stacker reports the index of the first definition of a duplicated
 	// name; each later definition is reported at its own place, naming the
@@ -58,18 +57,6 @@ func (d *decoder) validate(c *Config) {
 		}
 		d.checkRefs(s.Requires, s.KeyPos, "requires", s.Key, known)
 		d.checkRefs(s.RequiredBy, s.KeyPos, "required_by", s.Key, known)
-		for _, key := range []string{"template_path", "stack_policy_path"} {
-			p := s.TemplatePath
-			if key == "stack_policy_path" {
-				p = s.StackPolicyPath
-			}
-			if p == "" {
-				continue
-			}
-			if _, err := InsideRoot(c.Root, p); err != nil {
-				d.errs.add(s.KeyPos[key], s.Key+"."+key, "%v", err)
-			}
-		}
 	}
 	for _, t := range c.Targets {
 		d.checkRefs(t.Requires, t.KeyPos, "requires", t.Key, known)
@@ -89,23 +76,4 @@ func (d *decoder) checkRefs(refs []string, keyPos map[string]Position, key, pref
 		}
 		d.errs.add(pos, prefix+"."+item, "%s is not a stack or target in this config", r)
 	}
-}
-
-// InsideRoot resolves path (relative to root, or absolute) and checks that it
-// stays inside root, the bundle directory: a config that reaches outside
-// would work on a laptop and break in the runtime, which only has the bundle.
-// It returns the resolved path. The check is lexical (symlinks are not
-// followed).
-func InsideRoot(root, path string) (string, error) {
-	full := path
-	if !filepath.IsAbs(full) {
-		full = filepath.Join(root, path)
-	}
-	full = filepath.Clean(full)
-	rel, err := filepath.Rel(filepath.Clean(root), full)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s is outside the bundle directory %s: paths resolve from the directory holding "+
-			"the bundle (the working directory) and must stay inside it", path, root)
-	}
-	return full, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
@@ -130,7 +131,7 @@ func (r *yamlReader) sourceLine(line int) int {
 // parseYAML reads one YAML document. An empty document is a null node.
 func parseYAML(file string, data []byte, lines []int) (*node, error) {
 	r := &yamlReader{file: file, lines: lines, anchors: map[string]*node{}, errs: errorList{file: file}}
-	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+	f, err := parser.ParseBytes(fillEmptyStrTags(data), 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		return nil, r.syntaxError(err)
 	}
@@ -151,6 +152,77 @@ func parseYAML(file string, data []byte, lines []int) (*node, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// fillEmptyStrTags writes an explicit '' after each !!str tag that has no
+// value: `Key: !!str` followed by a sibling key, a dedent or the end of the
+// document. PyYAML reads that as the empty string (configs hold it, often
+// after an environment value rendered empty); goccy's parser would take the
+// next line as the tag's value and fail. Only the text after the tag on its
+// own line changes, so every position stays where it was.
+func fillEmptyStrTags(data []byte) []byte {
+	src := string(data)
+	if !strings.Contains(src, "!!str") && !strings.Contains(src, "tag:yaml.org,2002:str") {
+		return data
+	}
+	text := src
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n" // goccy's lexer drops a tag that ends the input
+	}
+	tokens := lexer.Tokenize(text)
+	lines := strings.SplitAfter(src, "\n")
+	changed := false
+	for i, tk := range tokens {
+		if tk.Type != token.TagType || (tk.Value != "!!str" && tk.Value != "!<tag:yaml.org,2002:str>") || tk.Position == nil {
+			continue
+		}
+		var next *token.Token
+		for _, n := range tokens[i+1:] {
+			if n.Type != token.CommentType {
+				next = n
+				break
+			}
+		}
+		if next != nil && next.Position != nil && next.Position.Line == tk.Position.Line {
+			continue // the value follows on the same line
+		}
+		owner, ok := ownerColumn(tokens[:i])
+		if !ok || next != nil && next.Position != nil && next.Position.Column > owner {
+			continue // an indented value on the next lines
+		}
+		line := tk.Position.Line - 1
+		if line < 0 || line >= len(lines) {
+			continue
+		}
+		runes := []rune(lines[line])
+		end := tk.Position.Column - 1 + len([]rune(tk.Value))
+		if end > len(runes) || string(runes[tk.Position.Column-1:end]) != tk.Value {
+			continue // not where the lexer said: leave the text alone
+		}
+		lines[line] = string(runes[:end]) + " ''" + string(runes[end:])
+		changed = true
+	}
+	if !changed {
+		return data
+	}
+	return []byte(strings.Join(lines, ""))
+}
+
+// ownerColumn is the column of what a tag's value belongs to: the mapping
+// key before the colon, or the sequence entry's dash.
+func ownerColumn(before token.Tokens) (int, bool) {
+	k := len(before) - 1
+	// An anchor (`&name`, two tokens) may sit between the colon and the tag.
+	for k >= 1 && before[k].Type == token.StringType && before[k-1].Type == token.AnchorType {
+		k -= 2
+	}
+	switch {
+	case k >= 1 && before[k].Type == token.MappingValueType && before[k-1].Position != nil:
+		return before[k-1].Position.Column, true
+	case k >= 0 && before[k].Type == token.SequenceEntryType && before[k].Position != nil:
+		return before[k].Position.Column, true
+	}
+	return 0, false
 }
 
 // startPosition is where a node's text begins (a mapping's token is its

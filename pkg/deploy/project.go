@@ -204,11 +204,7 @@ func (p *Project) checkFileLookups(s *config.Stack) config.Errors {
 			if !ok {
 				continue
 			}
-			resolved, err := config.InsideRoot(p.opts.Root, path)
-			if err == nil {
-				_, err = os.Stat(resolved)
-			}
-			if err != nil {
+			if _, err := os.Stat(p.Config.FilePath(path)); err != nil {
 				errs = append(errs, s.Errorf("variables."+name, "%s: %v", l.Raw, err))
 			}
 		}
