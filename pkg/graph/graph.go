@@ -245,6 +245,67 @@ func (g *Graph) topo() ([]int, error) {
 	return queue, nil
 }
 
+// StepOrder is the order of stacker's plan steps (Plan.steps: what its
+// outline prints and diff's "Diffing stacks:" lists), for the given targets
+// (every node when there are none) on this graph or, with reverse, on its
+// transpose (destroy walks dependents first). As stacker's build_plan, a
+// selection keeps each target and then what it reaches, in the order of a
+// topological sort of the whole graph; the steps are a topological sort of
+// that selection, reversed. Unknown targets are skipped, as in stacker.
+func (g *Graph) StepOrder(targets []string, reverse bool) ([]string, error) {
+	h := g
+	if reverse {
+		h = g.Transpose()
+	}
+	if len(targets) > 0 {
+		var err error
+		if h, err = h.filter(targets); err != nil {
+			return nil, err
+		}
+	}
+	return h.TopoOrder()
+}
+
+// filter is stacker's DAG.filter: a graph of the targets and everything they
+// reach, with nodes added target by target.
+func (g *Graph) filter(targets []string) (*Graph, error) {
+	order, err := g.topo()
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(order) // stacker's topological_sort, dependents first
+	out := New()
+	for _, name := range targets {
+		i, ok := g.index[name]
+		if !ok {
+			continue
+		}
+		out.AddNode(name)
+		reach := make([]bool, len(g.names))
+		work := slices.Clone(g.deps[i])
+		for len(work) > 0 {
+			d := work[len(work)-1]
+			work = work[:len(work)-1]
+			if !reach[d] {
+				reach[d] = true
+				work = append(work, g.deps[d]...)
+			}
+		}
+		for _, id := range order {
+			if reach[id] {
+				out.AddNode(g.names[id])
+			}
+		}
+	}
+	for _, name := range out.names {
+		for _, d := range g.deps[g.index[name]] {
+			// Everything a kept node depends on is kept: no unknown node.
+			_ = out.AddEdge(name, g.names[d])
+		}
+	}
+	return out, nil
+}
+
 // closure walks from the given nodes along next and returns every node
 // reached, the starting nodes included, in topological order.
 func (g *Graph) closure(names []string, next func(int) []int) ([]string, error) {
