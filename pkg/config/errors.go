@@ -60,7 +60,9 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-func (es Errors) sort() {
+// Sort orders the errors by position, keeping the order of errors at the
+// same place.
+func (es Errors) Sort() {
 	sort.SliceStable(es, func(a, b int) bool {
 		pa, pb := es[a].Pos, es[b].Pos
 		if pa.Line != pb.Line {
@@ -88,6 +90,6 @@ func (l *errorList) err() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
-	l.errs.sort()
+	l.errs.Sort()
 	return l.errs
 }
