@@ -72,8 +72,20 @@ func Lookup(classPath string) (Blueprint, error) {
 	if f, ok := registry[classPath]; ok {
 		return f(), nil
 	}
-	return nil, fmt.Errorf("class_path %s: Python blueprints cannot run in stackerless; port it to a Go blueprint or use template_path with a rendered template (Go blueprints: %s)",
-		classPath, strings.Join(ClassPaths(), ", "))
+	return nil, &UnportedError{ClassPath: classPath}
+}
+
+// UnportedError is a class_path with no Go blueprint: a Python blueprint,
+// usually the user's own, which needs Python to run. Its message is the way
+// to migrate, in one line.
+type UnportedError struct {
+	ClassPath string
+}
+
+func (e *UnportedError) Error() string {
+	return fmt.Sprintf("class_path %s is a Python blueprint, and stackerless runs no Python: render its template once with stacker "+
+		"(stacker build --dump DIR <config>) and point template_path at the file, or port the blueprint to Go (ported: %s)",
+		e.ClassPath, strings.Join(ClassPaths(), ", "))
 }
 
 // ClassPaths lists the registered class paths, sorted.

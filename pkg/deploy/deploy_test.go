@@ -265,7 +265,6 @@ func (n noAWS) Config(context.Context, string, string) (aws.Config, error) {
 
 func TestLoadValidation(t *testing.T) {
 	w := newWorld(t)
-	write(t, filepath.Join(filepath.Dir(w.dir), "outside.yaml"), "Resources: {}\n")
 	big := "Description: padding\nMetadata:\n  Padding: " + strings.Repeat("x", 52000) + "\nResources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n"
 	write(t, filepath.Join(w.dir, "big.yaml"), big)
 	head := "namespace: val\nstacks:\n"
@@ -281,16 +280,16 @@ func TestLoadValidation(t *testing.T) {
 			[]string{"stacker.yaml:4", "template_path", "broken.yaml"}},
 		{"unknown class_path", head + "  - name: a\n    class_path: stacker_blueprints.s3.Buckets\n",
 			[]string{"stacker.yaml:4", "class_path", "template_path"}},
-		{"template outside the root", head + "  - name: a\n    template_path: ../outside.yaml\n",
-			[]string{"stacker.yaml:4", "template_path", "outside"}},
 		{"own output", head + "  - name: a\n    template_path: echo.yaml\n    variables:\n      In: ${output a::Out}\n",
 			[]string{"stacker.yaml:", "a", "own"}},
 		{"requires unknown", head + "  - name: a\n    template_path: echo.yaml\n    requires: [ghost]\n",
 			[]string{"stacker.yaml:5", "requires", "ghost"}},
 		{"cycle", head + "  - name: a\n    template_path: echo.yaml\n    requires: [b]\n  - name: b\n    template_path: echo.yaml\n    requires: [a]\n",
 			[]string{"stacker.yaml:", "a -> b -> a"}},
-		{"file lookup outside the root", head + "  - name: a\n    template_path: echo.yaml\n    variables:\n      In: ${file plain:file://../outside.yaml}\n",
-			[]string{"stacker.yaml:6", "variables.In", "${file plain:file://../outside.yaml}"}},
+		{"file lookup outside the root", head + "  - name: a\n    template_path: echo.yaml\n    variables:\n      In: ${file plain:file://../nope.yaml}\n",
+			[]string{"stacker.yaml:6", "variables.In", "${file plain:file://../nope.yaml}", "relative to the config's directory"}},
+		{"invalid stack name", head + "  - name: my_app\n    template_path: echo.yaml\n",
+			[]string{"stacker.yaml:3", "stacks[0].name", `"val-my_app"`}},
 		{"file lookup of a missing file", head + "  - name: a\n    template_path: echo.yaml\n    variables:\n      In: ${envvar file://nope.txt}\n",
 			[]string{"stacker.yaml:6", "variables.In", "nope.txt"}},
 		{"inline template too big", "namespace: ''\nstacks:\n  - name: a\n    template_path: big.yaml\n",

@@ -51,11 +51,11 @@ func (p *Project) CheckInline(ctx context.Context, run *engine.Run) error {
 		if lookups, err := lookup.Lookups(s.Variables); err != nil || len(lookups) > 0 {
 			continue // rendered at run time, with the lookups' values
 		}
-		r, err := p.Render(ctx, reg, s, st.Profile, st.Region, nil)
+		b, err := p.render(ctx, reg, s, st.Profile, st.Region)
 		if err != nil {
-			continue // the run reports it for this stack
+			continue // Preflight or the run reports it for this stack
 		}
-		if err := rawtemplate.CheckInlineSize(s.Name, r.Body); err != nil {
+		if err := rawtemplate.CheckInlineSize(s.Name, b.bytes); err != nil {
 			key := "template_path"
 			if s.ClassPath != "" {
 				key = "class_path"
@@ -70,23 +70,25 @@ func (p *Project) CheckInline(ctx context.Context, run *engine.Run) error {
 }
 
 // Dump renders the templates of run's stacks into dir, under the keys they
-// would have in the stacker bucket, without calling AWS.
+// would have in the stacker bucket, without calling AWS, and says so on w as
+// stacker does (its log: stderr).
 func (p *Project) Dump(ctx context.Context, run *engine.Run, dir string, w io.Writer) error {
 	reg := p.offlineRegistry()
+	fmt.Fprintf(w, "Dumping %q...\n", "Create/Update stacks")
 	for _, st := range run.Stacks {
 		s := p.Config.Stack(st.Name)
 		if s.ClassPath == "" && s.TemplatePath == "" {
 			continue
 		}
-		r, err := p.Render(ctx, reg, s, st.Profile, st.Region, nil)
+		b, err := p.render(ctx, reg, s, st.Profile, st.Region)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", st.Name, err)
 		}
-		path := filepath.Join(dir, filepath.FromSlash(r.Key))
+		path := filepath.Join(dir, filepath.FromSlash(b.key))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("dump %s: %w", st.Name, err)
 		}
-		if err := os.WriteFile(path, r.Body, 0o644); err != nil {
+		if err := os.WriteFile(path, b.bytes, 0o644); err != nil {
 			return fmt.Errorf("dump %s: %w", st.Name, err)
 		}
 		fmt.Fprintf(w, "Writing stack %q -> %s\n", st.Name, path)

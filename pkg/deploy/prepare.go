@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -69,10 +68,19 @@ type Rendered struct {
 	Key string
 }
 
-// Render resolves a stack's lookups and renders its template. existing is
-// the deployed stack, whose parameters the config does not set keep their
-// values; nil for a new stack.
-func (p *Project) Render(ctx context.Context, reg lookup.Registry, s *config.Stack, profile, region string, existing *cfn.Stack) (*Rendered, error) {
+// body is a stack's rendered template before its parameters are chosen.
+type body struct {
+	bytes []byte
+	key   string
+	// raw is the template_path template; nil for a blueprint.
+	raw  *rawtemplate.Template
+	vars map[string]any
+	// unused names the variables a blueprint does not define.
+	unused []string
+}
+
+// render resolves a stack's lookups with reg and renders its template.
+func (p *Project) render(ctx context.Context, reg lookup.Registry, s *config.Stack, profile, region string) (*body, error) {
 	vars, err := lookup.ResolveVariables(ctx, s.Variables, reg, lookup.Consumer{Stack: s.Name, Profile: profile, Region: region})
 	if err != nil {
 		return nil, err
@@ -87,19 +95,26 @@ func (p *Project) Render(ctx context.Context, reg lookup.Registry, s *config.Sta
 		if err != nil {
 			return nil, err
 		}
-		p.warnDropped(s.Name, unused)
-		body, err := bp.Render(resolved, blueprint.Context{
+		out, err := bp.Render(resolved, blueprint.Context{
 			StackName: s.Name, Namespace: p.Config.Namespace, NamespaceDelimiter: p.Config.NamespaceDelimiter,
 			Environment: p.Env, Mappings: p.Config.Mappings, Description: s.Description, TemplateIndent: p.Config.TemplateIndent,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("render blueprint %s: %w", s.ClassPath, err)
 		}
-		sum := md5.Sum(body)
-		return &Rendered{Body: body, Outputs: declaredOutputs(body), Key: rawtemplate.KeyName(fqn, s.Name, hex.EncodeToString(sum[:])[:8])}, nil
+		sum := md5.Sum(out)
+		return &body{bytes: out, key: rawtemplate.KeyName(fqn, s.Name, hex.EncodeToString(sum[:])[:8]), vars: vars, unused: unused}, nil
+	}
+	path, err := p.templateFile(s.TemplatePath)
+	if err != nil {
+		return nil, err
+	}
+	text, err := p.files.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read template %s: %w", path, err)
 	}
 	t, err := rawtemplate.Load(rawtemplate.Input{
-		Path: p.Config.Path(s.TemplatePath), Name: s.Name, Mappings: p.Config.Mappings, Variables: vars,
+		Path: path, Body: text, Name: s.Name, Mappings: p.Config.Mappings, Variables: vars,
 		Context: rawtemplate.Context{
 			Namespace: p.Config.Namespace, NamespaceDelimiter: p.Config.NamespaceDelimiter, Environment: p.Env,
 			BucketName: p.Config.BucketName(), Tags: p.Config.StackTags(), Mappings: p.Config.Mappings,
@@ -109,14 +124,40 @@ func (p *Project) Render(ctx context.Context, reg lookup.Registry, s *config.Sta
 	if err != nil {
 		return nil, err
 	}
+	return &body{bytes: t.Body, key: t.Key(fqn), raw: t, vars: vars}, nil
+}
+
+// Render resolves a stack's lookups and renders its template. existing is
+// the deployed stack, whose parameters the config does not set keep their
+// values; nil for a new stack.
+func (p *Project) Render(ctx context.Context, reg lookup.Registry, s *config.Stack, profile, region string, existing *cfn.Stack) (*Rendered, error) {
+	return p.renderFor(ctx, reg, s, profile, region, existing, false)
+}
+
+// renderFor is Render; forDiff keeps previous values only for parameters
+// without a default, as stacker's diff (it builds parameters without the
+// existing stack), so one the config stopped setting shows as removed.
+func (p *Project) renderFor(ctx context.Context, reg lookup.Registry, s *config.Stack, profile, region string, existing *cfn.Stack, forDiff bool) (*Rendered, error) {
+	b, err := p.render(ctx, reg, s, profile, region)
+	if err != nil {
+		return nil, err
+	}
+	if b.raw == nil {
+		p.warnDropped(s.Name, b.unused)
+		return &Rendered{Body: b.bytes, Outputs: declaredOutputs(b.bytes), Key: b.key}, nil
+	}
+	t := b.raw
 	var previous []string
 	if existing != nil {
 		for k := range existing.Parameters {
+			if prm, ok := t.Parameter(k); forDiff && ok && prm.HasDefault {
+				continue
+			}
 			previous = append(previous, k)
 		}
 		slices.Sort(previous)
 	}
-	values, dropped, err := t.ParameterValues(vars, previous)
+	values, dropped, err := t.ParameterValues(b.vars, previous)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +169,7 @@ func (p *Project) Render(ctx context.Context, reg lookup.Registry, s *config.Sta
 	for _, v := range values {
 		params = append(params, cfn.Parameter{Key: v.Key, Value: v.Value, UsePrevious: v.UsePreviousValue})
 	}
-	return &Rendered{Body: t.Body, Parameters: params, Transform: t.HasTransform, Outputs: declaredOutputs(t.Body), Key: t.Key(fqn)}, nil
+	return &Rendered{Body: t.Body, Parameters: params, Transform: t.HasTransform, Outputs: declaredOutputs(t.Body), Key: b.key}, nil
 }
 
 func (p *Project) warnDropped(stack string, names []string) {
@@ -208,7 +249,7 @@ func (p *Project) Prepare(ctx context.Context, run *engine.Run, st *engine.Stack
 	if s == nil {
 		return nil, fmt.Errorf("stack %s is not in the config", st.Name)
 	}
-	r, err := p.Render(ctx, p.registry(run), s, st.Profile, st.Region, existing)
+	r, err := p.renderFor(ctx, p.registry(run), s, st.Profile, st.Region, existing, run.Action == engine.Diff)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +378,7 @@ func (p *Project) registry(run *engine.Run) lookup.Registry {
 		Outputs:     &outputReader{project: p, run: run},
 		Environment: p.Env,
 		Getenv:      p.opts.Getenv,
-		Files:       os.DirFS(p.opts.Root),
+		Files:       configDir{p},
 		Clients:     lookupClients{p},
 	})
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,12 +19,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/stackerless/stackerless/pkg/blueprint"
+	"github.com/stackerless/stackerless/pkg/bundle"
 	"github.com/stackerless/stackerless/pkg/config"
 	"github.com/stackerless/stackerless/pkg/engine"
 	"github.com/stackerless/stackerless/pkg/graph"
 	"github.com/stackerless/stackerless/pkg/lookup"
-	"github.com/stackerless/stackerless/pkg/rawtemplate"
 )
 
 // ConfigSource builds AWS configs for a profile ("" = the default
@@ -38,14 +36,41 @@ type ConfigSource interface {
 // config errors before any AWS call. nil skips the check.
 type ProfileChecker func(name string) bool
 
+// Checks says how much Load validates beyond the config's schema, its
+// environment and its dependency graph, which it always validates.
+type Checks int
+
+const (
+	// CheckAll validates everything a run needs before its first AWS call:
+	// stack names, lookups, the files the config reads, templates,
+	// blueprints and profiles (build, diff, destroy, info).
+	CheckAll Checks = iota
+	// CheckOffline is CheckAll without the profiles: for --dump, which
+	// renders templates and makes no AWS call.
+	CheckOffline
+	// CheckGraph validates the lookups' syntax and no more, as stacker's
+	// graph, which loads no template or blueprint: a config whose class_path
+	// has no Go port still graphs.
+	CheckGraph
+)
+
 // Options say where the config comes from and which defaults apply.
 type Options struct {
-	// ConfigPath is the stacker config; "-" reads Stdin.
+	// ConfigPath is the stacker config; "-" reads Stdin. A relative path is
+	// relative to Root.
 	ConfigPath string
 	Stdin      io.Reader
-	// Root is the directory template and policy paths resolve from (the
-	// working directory, as in stacker, and the bundle root). Default ".".
+	// Root is the working directory, as in stacker: template_path (then
+	// sys_path) and stack_policy_path resolve from it. file:// values
+	// resolve from the config file's directory. Default ".".
 	Root string
+	// Bundle says Root is a bundle directory (the serverless runtime's): every
+	// file the config reads must be inside it (bundle.Check, with the other
+	// validation errors), and files are read through os.Root, so that no
+	// path or symlink leads outside.
+	Bundle bool
+	// Checks is how much Load validates; the zero value validates everything.
+	Checks Checks
 	// EnvFile is the optional environment file; Env the -e key=value overrides.
 	EnvFile string
 	Env     []string
@@ -54,6 +79,11 @@ type Options struct {
 	// AWS builds credentials; HasProfile validates profile names.
 	AWS        ConfigSource
 	HasProfile ProfileChecker
+	// CheckProfile, when set, validates a profile the config uses without
+	// calling AWS (unknown source profiles, loops, missing credentials:
+	// awsprofile.Provider.Check), so a broken one is a config error before
+	// anything is deployed.
+	CheckProfile func(name string) error
 	// Warn receives non-fatal findings (dropped variables, ...).
 	Warn func(msg string)
 	// Getenv is the process environment for envvar lookups; nil = os.LookupEnv.
@@ -66,6 +96,11 @@ type Project struct {
 	Env    config.Environment
 	Graph  *graph.Graph
 	opts   Options
+	// files reads what the config names: any file, as stacker, or only the
+	// bundle's.
+	files fileSystem
+	// templates maps each template_path to the file it names, found at Load.
+	templates map[string]string
 
 	mu         sync.Mutex
 	cfnClients map[[2]string]engine.CloudFormation
@@ -84,9 +119,11 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
-// Load reads the environment and the config and validates everything that
-// can be checked without AWS: schema, names, dependencies and cycles,
-// lookups, profiles, templates and blueprints. Its errors are config errors.
+// Load reads the environment and the config and validates what opts.Checks
+// asks for without calling AWS (by default everything: schema, names,
+// dependencies and cycles, lookups, profiles, files, templates and
+// blueprints). Every problem found comes back at once, as config.Errors
+// sorted by line: its errors are config errors.
 func Load(opts Options) (*Project, error) {
 	if opts.Root == "" {
 		opts.Root = "."
@@ -116,13 +153,18 @@ func Load(opts Options) (*Project, error) {
 		}
 		data, err = io.ReadAll(opts.Stdin)
 	} else {
-		data, err = os.ReadFile(opts.ConfigPath)
+		path := opts.ConfigPath
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		data, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("read config %s: %w", opts.ConfigPath, err)}
 	}
 	cfg, err := config.ParseIn(root, name, data, env)
-	if err != nil {
+	var errs config.Errors
+	if err != nil && (cfg == nil || !errors.As(err, &errs)) {
 		return nil, err
 	}
 	if opts.Warn != nil {
@@ -130,118 +172,58 @@ func Load(opts Options) (*Project, error) {
 			opts.Warn(w)
 		}
 	}
+	p := &Project{Config: cfg, Env: env, opts: opts, files: osFiles{}, templates: map[string]string{},
+		cfnClients: map[[2]string]engine.CloudFormation{}}
+	var outside config.Errors
+	if opts.Bundle {
+		p.files = bundle.Files{Dir: root}
+		if err := bundle.Check(root, cfg); err != nil && !errors.As(err, &outside) {
+			return nil, err
+		}
+	}
+	errs = append(errs, outside...)
+	if opts.Checks != CheckGraph {
+		if err := cfg.CheckStackNames(); err != nil {
+			errs = append(errs, err.(config.Errors)...)
+		}
+	}
+	for _, e := range p.validateStacks() {
+		// A file outside the bundle is reported once, as bundle.Check says it.
+		if !slices.ContainsFunc(outside, func(o *config.Error) bool { return o.Key == e.Key }) {
+			errs = append(errs, e)
+		}
+	}
 	g, err := cfg.Graph(lookup.Dependencies)
-	if err != nil {
+	var graphErrs config.Errors
+	switch {
+	case err == nil:
+	case errors.As(err, &graphErrs):
+		errs = append(errs, withoutReported(graphErrs, errs)...)
+	default:
 		return nil, err
 	}
-	p := &Project{Config: cfg, Env: env, Graph: g, opts: opts, cfnClients: map[[2]string]engine.CloudFormation{}}
-	if err := p.validateStacks(); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		errs.Sort()
+		return nil, errs
 	}
+	p.Graph = g
 	return p, nil
 }
 
-// validateStacks checks what each stack names: lookups, profile, template.
-func (p *Project) validateStacks() error {
-	var errs config.Errors
-	checked := map[string]bool{}
-	for _, s := range p.Config.Stacks {
-		if err := lookup.CheckVariables(s.Name, s.Variables); err != nil {
-			errs = append(errs, s.Errorf("variables", "%v", err))
-		} else {
-			errs = append(errs, p.checkFileLookups(s)...)
-		}
-		profile := p.profileOf(s)
-		if profile != "" && p.opts.HasProfile != nil && !p.opts.HasProfile(profile) {
-			key := "profile"
-			if s.Profile == "" {
-				key = "name"
-			}
-			errs = append(errs, s.Errorf(key, "profile %q is not defined in the AWS config file (AWS_CONFIG_FILE) or credentials file (AWS_SHARED_CREDENTIALS_FILE)", profile))
-		}
-		switch {
-		case s.ClassPath != "":
-			if _, err := blueprint.Lookup(s.ClassPath); err != nil {
-				errs = append(errs, s.Errorf("class_path", "%v", err))
-			}
-		case s.TemplatePath != "":
-			if err := p.checkTemplate(s, checked); err != nil {
-				errs = append(errs, s.Errorf("template_path", "%v", err))
-			}
-		}
-		if s.StackPolicyPath != "" {
-			if _, err := os.ReadFile(p.Config.Path(s.StackPolicyPath)); err != nil {
-				errs = append(errs, s.Errorf("stack_policy_path", "read stack policy: %v", err))
-			}
+// withoutReported drops the graph's errors about requires and required_by
+// when the config already has errors: its own validation reported the
+// unknown names, item by item.
+func withoutReported(graphErrs, reported config.Errors) config.Errors {
+	if len(reported) == 0 {
+		return graphErrs
+	}
+	var out config.Errors
+	for _, e := range graphErrs {
+		if !strings.HasSuffix(e.Key, ".requires") && !strings.HasSuffix(e.Key, ".required_by") {
+			out = append(out, e)
 		}
 	}
-	if len(errs) > 0 {
-		slices.SortStableFunc(errs, func(a, b *config.Error) int { return a.Pos.Line - b.Pos.Line })
-		return errs
-	}
-	return nil
-}
-
-// checkFileLookups finds the files that lookups read (file://) and checks,
-// before any AWS call, that they exist inside the bundle root: the runtime
-// has nothing else. Paths computed by nested lookups are checked when read.
-func (p *Project) checkFileLookups(s *config.Stack) config.Errors {
-	var errs config.Errors
-	for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
-		lookups, err := lookup.Lookups(s.Variables[name])
-		if err != nil {
-			continue // CheckVariables reported it
-		}
-		for _, l := range lookups {
-			input, ok := l.Input.Literal()
-			if !ok {
-				continue
-			}
-			if l.Type == "file" {
-				_, input, _ = strings.Cut(input, ":") // codec:path
-			}
-			path, ok := strings.CutPrefix(input, "file://")
-			if !ok {
-				continue
-			}
-			if _, err := os.Stat(p.Config.FilePath(path)); err != nil {
-				errs = append(errs, s.Errorf("variables."+name, "%s: %v", l.Raw, err))
-			}
-		}
-	}
-	return errs
-}
-
-// checkTemplate loads a raw template to prove it exists and parses. Jinja
-// templates need resolved variables to render, so only their syntax is checked.
-// Stacks often share a template: each file is checked once (checked holds
-// the successes, so every stack of a broken file still gets its error).
-func (p *Project) checkTemplate(s *config.Stack, checked map[string]bool) error {
-	path := p.Config.Path(s.TemplatePath)
-	if checked[path] {
-		return nil
-	}
-	if strings.HasSuffix(path, ".j2") {
-		// Only the syntax: rendering needs the resolved variables.
-		if err := rawtemplate.CheckSyntax(path); err != nil {
-			return err
-		}
-		checked[path] = true
-		return nil
-	}
-	t, err := rawtemplate.Load(rawtemplate.Input{Path: path, Name: s.Name})
-	if err != nil {
-		return err
-	}
-	if !p.Config.UploadTemplates() {
-		// Beyond stacker: a body CloudFormation would refuse inline is a
-		// config error before any call, not a failed stack.
-		if err := rawtemplate.CheckInlineSize(s.Name, t.Body); err != nil {
-			return err
-		}
-	}
-	checked[path] = true
-	return nil
+	return out
 }
 
 func (p *Project) profileOf(s *config.Stack) string {
@@ -266,29 +248,22 @@ type Selection struct {
 }
 
 // Plan builds the run of action over the selected stacks: build and diff
-// add the selection's dependencies, destroy its dependents, and destroy
-// orders the steps in reverse.
+// add the selection's dependencies, destroy its dependents. The stacks come
+// in stacker's step order (see Steps).
 func (p *Project) Plan(action engine.Action, sel Selection) (*engine.Run, error) {
-	names, err := p.selected(action, sel)
-	if err != nil {
-		return nil, err
-	}
 	for _, f := range sel.Force {
 		if p.Config.Stack(f) == nil {
 			return nil, &UsageError{Err: fmt.Errorf("--force %s: no such stack in the config", f)}
 		}
 	}
-	order, err := p.Graph.TopoOrder()
+	order, err := p.Steps(action, sel)
 	if err != nil {
 		return nil, err
-	}
-	if action == engine.Destroy {
-		slices.Reverse(order)
 	}
 	run := &engine.Run{ID: newRunID(), Action: action, Started: time.Now().UTC()}
 	for _, name := range order {
 		s := p.Config.Stack(name)
-		if s == nil || !names[name] {
+		if s == nil {
 			continue // targets are graph nodes only
 		}
 		st := &engine.StackState{
@@ -303,7 +278,7 @@ func (p *Project) Plan(action engine.Action, sel Selection) (*engine.Run, error)
 			},
 		}
 		if s.StackPolicyPath != "" {
-			body, err := os.ReadFile(p.Config.Path(s.StackPolicyPath))
+			body, err := p.files.ReadFile(p.Config.Path(s.StackPolicyPath))
 			if err != nil {
 				return nil, fmt.Errorf("read stack policy of %s: %w", s.Name, err)
 			}
@@ -319,36 +294,18 @@ func (p *Project) Plan(action engine.Action, sel Selection) (*engine.Run, error)
 	return run, nil
 }
 
-// selected returns the stacks a run covers: every stack, or the named
-// stacks and targets with their dependencies (build, diff) or dependents
-// (destroy).
-func (p *Project) selected(action engine.Action, sel Selection) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(sel.Stacks) == 0 {
-		for _, s := range p.Config.Stacks {
-			out[s.Name] = true
-		}
-		return out, nil
-	}
+// Steps lists the steps of stacker's plan for action, stacks and targets
+// alike, in the order stacker's outline prints them and diff names them
+// ("Diffing stacks: ..."): build and diff walk the dependency graph, destroy
+// its transpose, both narrowed to the selection (its dependencies, or for
+// destroy its dependents). Unknown names in the selection are a UsageError.
+func (p *Project) Steps(action engine.Action, sel Selection) ([]string, error) {
 	for _, name := range sel.Stacks {
 		if !p.Graph.Has(name) {
 			return nil, &UsageError{Err: fmt.Errorf("--stacks %s: no such stack or target in the config", name)}
 		}
 	}
-	var names []string
-	var err error
-	if action == engine.Destroy {
-		names, err = p.Graph.TransitiveDependents(sel.Stacks)
-	} else {
-		names, err = p.Graph.TransitiveDeps(sel.Stacks)
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range append(names, sel.Stacks...) {
-		out[n] = true
-	}
-	return out, nil
+	return p.Graph.StepOrder(sel.Stacks, action == engine.Destroy)
 }
 
 // stackNeighbours follows edges from name through targets (virtual nodes)

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"regexp"
 	"sort"
 	"strconv"
@@ -67,7 +66,7 @@ func apiErrorCode(err error) string {
 // in stacker, not to the stack's region.
 type SSMStoreHandler struct {
 	Clients Clients
-	Files   fs.FS
+	Files   FileReader
 }
 
 // Resolve implements Handler.
@@ -105,7 +104,7 @@ func (h SSMStoreHandler) Resolve(ctx context.Context, in LookupCall) (any, error
 // the consuming stack's.
 type KMSHandler struct {
 	Clients Clients
-	Files   fs.FS
+	Files   FileReader
 }
 
 // Resolve implements Handler.
@@ -154,7 +153,7 @@ func (e *ImageNotFoundError) Error() string {
 // defaults to the consuming stack's.
 type AMIHandler struct {
 	Clients Clients
-	Files   fs.FS
+	Files   FileReader
 }
 
 // amiArg is stacker's '([0-9a-zA-z_-]+:[^\s$]+)' (A-z included).
@@ -239,7 +238,7 @@ func (h AMIHandler) Resolve(ctx context.Context, in LookupCall) (any, error) {
 // consuming stack's.
 type DynamoDBHandler struct {
 	Clients Clients
-	Files   fs.FS
+	Files   FileReader
 }
 
 type ddbKey struct{ typ, name string }

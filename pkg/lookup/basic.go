@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 )
@@ -32,7 +30,7 @@ func (h DefaultHandler) Resolve(_ context.Context, in LookupCall) (any, error) {
 // EnvvarHandler serves "${envvar NAME}" (or "${envvar file://name.txt}"): a
 // variable of the process environment, which must be set.
 type EnvvarHandler struct {
-	Files  fs.FS                            // for file:// inputs
+	Files  FileReader                       // for file:// inputs
 	Getenv func(name string) (string, bool) // nil = os.LookupEnv
 }
 
@@ -70,12 +68,11 @@ func (SplitHandler) Resolve(_ context.Context, in LookupCall) (any, error) {
 }
 
 // readValue returns the input itself, or, for "file://path", the contents of
-// that file, as stacker's read_value_from_path. Paths are relative to files'
-// root (the config directory / bundle root) and may not leave it. Line
-// endings become "\n" as Python's text mode reads them. trim drops trailing
-// line breaks, for handlers that take a name or key from a file (stacker kept
-// them and then failed to find "name\n").
-func readValue(files fs.FS, value string, trim bool) (string, error) {
+// that file, as stacker's read_value_from_path. files decides where paths
+// lead (see FileReader). Line endings become "\n" as Python's text mode
+// reads them. trim drops trailing line breaks, for handlers that take a name
+// or key from a file (stacker kept them and then failed to find "name\n").
+func readValue(files FileReader, value string, trim bool) (string, error) {
 	p, ok := strings.CutPrefix(value, "file://")
 	if !ok {
 		return value, nil
@@ -92,17 +89,36 @@ func readValue(files fs.FS, value string, trim bool) (string, error) {
 	return s, nil
 }
 
-func readFile(files fs.FS, p string) ([]byte, error) {
+func readFile(files FileReader, p string) ([]byte, error) {
 	if files == nil {
 		return nil, fmt.Errorf("read file://%s: no config directory configured", p)
 	}
-	clean := path.Clean(filepath.ToSlash(p))
-	if p == "" || path.IsAbs(clean) || filepath.IsAbs(p) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return nil, fmt.Errorf("read file://%s: path must be relative to the config directory and stay inside it", p)
+	if p == "" {
+		return nil, errors.New("read file://: the path is empty")
 	}
-	data, err := fs.ReadFile(files, clean)
+	data, err := files.ReadFile(filepath.Clean(p))
 	if err != nil {
 		return nil, fmt.Errorf("read file://%s: %w", p, err)
 	}
 	return data, nil
+}
+
+// FileReader reads the files that file:// values name, by the path as
+// written after file://. Dir reads them as stacker does; a reader over
+// os.Root (package bundle) keeps them inside a bundle; fstest.MapFS serves
+// tests.
+type FileReader interface {
+	ReadFile(name string) ([]byte, error)
+}
+
+// Dir is a FileReader for stacker's rule: a relative path is read from the
+// directory Dir names (the config file's), an absolute one as it is.
+type Dir string
+
+// ReadFile implements FileReader.
+func (d Dir) ReadFile(name string) ([]byte, error) {
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(string(d), name)
+	}
+	return os.ReadFile(name)
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"regexp"
 	"sort"
@@ -20,7 +19,7 @@ import (
 // FileHandler serves "${file codec:file://path}". A path without file:// is
 // taken as the content itself, as stacker does.
 type FileHandler struct {
-	Files fs.FS // the config directory / bundle root
+	Files FileReader // where file:// paths lead
 }
 
 // Resolve implements Handler.

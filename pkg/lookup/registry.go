@@ -1,7 +1,5 @@
 package lookup
 
-import "io/fs"
-
 // Options holds what the built-in handlers read. Any field may be left zero;
 // the handlers that need it then fail with an error saying so.
 type Options struct {
@@ -17,9 +15,9 @@ type Options struct {
 	Environment map[string]any
 	// Getenv reads the process environment for envvar; nil = os.LookupEnv.
 	Getenv func(name string) (string, bool)
-	// Files is the config directory (the bundle root) that file:// paths are
-	// relative to.
-	Files fs.FS
+	// Files reads what file:// values name: Dir(the config's directory) as
+	// stacker, or a reader confined to a bundle.
+	Files FileReader
 	// Clients builds AWS clients for ssmstore, kms, ami and dynamodb.
 	Clients Clients
 }

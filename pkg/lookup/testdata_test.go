@@ -73,7 +73,7 @@ func TestStackerConfigResolve(t *testing.T) {
 			}
 			return "", false
 		},
-		Files:   os.DirFS("testdata"),
+		Files:   Dir("testdata"),
 		Clients: clients,
 	})
 	want := map[string]map[string]any{

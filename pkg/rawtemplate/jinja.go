@@ -83,17 +83,20 @@ func (e *SyntaxError) Error() string {
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
-// CheckSyntax parses the file at path as a Jinja2 (`.j2`) template without
-// rendering it, so it reports syntax errors only, never errors that depend
-// on variable values. Like Load, it refuses include, import, from and
-// extends. A parse error is a *SyntaxError naming path and, when known, the
-// line.
-func CheckSyntax(path string) error {
-	body, err := readTemplate(path)
-	if err != nil {
-		return err
+// CheckSyntax parses a Jinja2 (`.j2`) template without rendering it, so it
+// reports syntax errors only, never errors that depend on variable values.
+// body is the template; nil reads the file at path (as Input.Body). Like
+// Load, it refuses include, import, from and extends. A parse error is a
+// *SyntaxError naming path and, when known, the line.
+func CheckSyntax(path string, body []byte) error {
+	if body == nil {
+		b, err := readTemplate(path)
+		if err != nil {
+			return err
+		}
+		body = b
 	}
-	_, err = parseJinja(path, body)
+	_, err := parseJinja(path, body)
 	return err
 }
 

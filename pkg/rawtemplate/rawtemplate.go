@@ -82,6 +82,15 @@ type Parameter struct {
 	NoEcho     bool
 }
 
+// Parameter returns the declared parameter named name.
+func (t *Template) Parameter(name string) (Parameter, bool) {
+	i, ok := sort.Find(len(t.Parameters), func(i int) int { return strings.Compare(name, t.Parameters[i].Name) })
+	if !ok {
+		return Parameter{}, false
+	}
+	return t.Parameters[i], true
+}
+
 // Load reads (unless in.Body is set), renders and parses a raw template.
 func Load(in Input) (*Template, error) {
 	body := in.Body

@@ -46,7 +46,7 @@ func TestCheckSyntax(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			err := CheckSyntax(path)
+			err := CheckSyntax(path, nil)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("CheckSyntax: %v", err)

@@ -1,0 +1,93 @@
+package deploy_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stackerless/stackerless/pkg/config"
+	"github.com/stackerless/stackerless/pkg/deploy"
+	"github.com/stackerless/stackerless/pkg/engine"
+)
+
+const requiredTemplate = `Parameters:
+  Need:
+    Type: String
+  Opt:
+    Type: String
+    Default: d2
+Resources:
+  H:
+    Type: AWS::CloudFormation::WaitConditionHandle
+Outputs:
+  Out:
+    Value: !Ref Need
+`
+
+// preflight loads config and runs Preflight on a build of it.
+func (w *world) preflight(config string, aws deploy.ConfigSource) error {
+	w.t.Helper()
+	p, err := deploy.Load(w.options(config, aws))
+	if err != nil {
+		w.t.Fatalf("load: %v", err)
+	}
+	run, err := p.Plan(engine.Build, deploy.Selection{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p.Preflight(w.t.Context(), run)
+}
+
+func TestPreflight(t *testing.T) {
+	w := newWorld(t)
+	write(t, filepath.Join(w.dir, "req.yaml"), requiredTemplate)
+	write(t, filepath.Join(w.dir, "req.yaml.j2"), "{% if variables.Extra %}Description: x\n{% endif %}"+requiredTemplate)
+	head := "namespace: pre\nstacks:\n"
+
+	t.Run("values that cannot be parameters, before any AWS call", func(t *testing.T) {
+		err := w.preflight(head+"  - name: a\n    template_path: req.yaml\n    variables:\n      Need: {a: 1}\n      Opt: [[x]]\n"+
+			"  - name: b\n    template_path: req.yaml.j2\n    variables:\n      Need: {b: 2}\n      Extra: {fine: in a .j2 template}\n"+
+			"  - name: c\n    template_path: req.yaml\n    variables:\n      Need: [a, b, '${output a::Out}']\n", noAWS{t})
+		var es config.Errors
+		if !errors.As(err, &es) || len(es) != 3 {
+			t.Fatalf("err = %v, want 3 config errors", err)
+		}
+		for i, want := range []string{
+			"stacker.yaml:6:7: stacks[0].variables.Need: a map cannot be a CloudFormation parameter value; use a list or a string (the template declares Need as a parameter)",
+			"stacker.yaml:7:7: stacks[0].variables.Opt: a nested list or map cannot be a CloudFormation parameter value",
+			"stacker.yaml:11:7: stacks[1].variables.Need: a map cannot be a CloudFormation parameter value",
+		} {
+			if got := strings.TrimPrefix(es[i].Error(), w.dir+"/"); !strings.HasPrefix(got, want) {
+				t.Errorf("error %d = %q, want %q", i, es[i], want)
+			}
+		}
+	})
+
+	t.Run("a required parameter of a stack that does not exist yet", func(t *testing.T) {
+		err := w.preflight(head+"  - name: new\n    template_path: req.yaml\n    variables:\n      Opt: x\n", w.provider)
+		want := "stacker.yaml:5:5: stacks[0].variables: Missing required cloudformation parameters: Need: stack pre-new does not exist yet, so there are no previous values to keep; set them under variables"
+		if err == nil || strings.TrimPrefix(err.Error(), w.dir+"/") != want {
+			t.Fatalf("err = %v\nwant %s", err, want)
+		}
+	})
+
+	t.Run("an existing stack keeps its previous value", func(t *testing.T) {
+		if s := w.build(head + "  - name: old\n    template_path: req.yaml\n    variables:\n      Need: kept\n").Stack("old"); s.State != engine.Complete {
+			t.Fatalf("build: %s", s)
+		}
+		if err := w.preflight(head+"  - name: old\n    template_path: req.yaml\n", w.provider); err != nil {
+			t.Fatalf("preflight: %v", err)
+		}
+		// The run keeps it too.
+		if s := w.build(head + "  - name: old\n    template_path: req.yaml\n").Stack("old"); s.State != engine.Skipped {
+			t.Errorf("rebuild without Need: %s", s)
+		}
+	})
+
+	t.Run("nothing missing, no AWS call", func(t *testing.T) {
+		if err := w.preflight(head+"  - name: a\n    template_path: req.yaml\n    variables:\n      Need: x\n", noAWS{t}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
