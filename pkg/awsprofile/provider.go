@@ -136,6 +136,28 @@ func (p *Provider) Config(ctx context.Context, profile, region string) (aws.Conf
 	return cfg, nil
 }
 
+// Check validates a profile as Config would resolve it, without calling AWS
+// or caching anything: the profile is defined, its source_profile chain has
+// no loop and ends in keys or a credential_source (a profile may be its own
+// source only when it holds keys), its credential_source can work here
+// (Environment needs the variables set) and an mfa_serial has someone to ask.
+// Callers check every profile a config uses before deploying anything, so
+// that a broken one fails validation rather than a run halfway through.
+func (p *Provider) Check(profile string) error {
+	if profile == "" || (profile == "default" && p.file.Profiles["default"] == nil) {
+		return nil
+	}
+	prof, err := p.profile(profile, profile)
+	if err != nil {
+		return err
+	}
+	// A scratch provider builds the credential chain, whose providers call
+	// AWS only when asked for credentials, and is thrown away.
+	scratch := &Provider{path: p.path, token: p.token, getenv: p.getenv, file: p.file, creds: map[string]aws.CredentialsProvider{}}
+	_, err = scratch.credentials(aws.Config{}, prof, nil)
+	return err
+}
+
 func (p *Provider) baseConfig(ctx context.Context) (aws.Config, error) {
 	if p.base != nil {
 		return *p.base, nil

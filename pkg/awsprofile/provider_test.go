@@ -312,8 +312,12 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.profile, func(t *testing.T) {
 			p, fake := newTestProvider(t, tc.env)
-			_, err := p.Config(t.Context(), tc.profile, "")
 			want := strings.ReplaceAll(tc.want, "%CONFIG%", p.path)
+			// Check finds the same problem first, before anything is deployed.
+			if err := p.Check(tc.profile); err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Check: %v\nwant it to contain %q", err, want)
+			}
+			_, err := p.Config(t.Context(), tc.profile, "")
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v\nwant it to contain %q", err, want)
 			}
@@ -354,5 +358,26 @@ func TestNewProviderErrors(t *testing.T) {
 	}
 	if _, err := p.Config(t.Context(), "prod", ""); err == nil || !strings.Contains(err.Error(), "profile prod is not defined in no AWS config file (set AWS_CONFIG_FILE)") {
 		t.Errorf("no file: %v", err)
+	}
+}
+
+// Check accepts every usable profile without calling AWS or caching
+// credentials that Config would then reuse.
+func TestCheckUsableProfiles(t *testing.T) {
+	p, fake := newTestProvider(t, rootEnv)
+	for _, name := range []string{"", "default", "master", "prod", "deep", "keyed", "self"} {
+		if err := p.Check(name); err != nil {
+			t.Errorf("Check(%q): %v", name, err)
+		}
+	}
+	if n := len(fake.take()); n != 0 {
+		t.Errorf("Check made %d STS calls", n)
+	}
+	if len(p.creds) != 0 || len(p.configs) != 0 {
+		t.Errorf("Check cached %d credentials and %d configs", len(p.creds), len(p.configs))
+	}
+	// Without a way to ask for a code, an MFA profile cannot work.
+	if err := p.Check("mfa"); err == nil || !strings.Contains(err.Error(), "needs an MFA code") {
+		t.Errorf("Check(mfa) = %v", err)
 	}
 }
