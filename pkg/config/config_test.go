@@ -287,7 +287,6 @@ func TestNames(t *testing.T) {
 	}
 }
 
-
 // outputDeps is a stand-in for lookup.Dependencies: the stacks named by
 // ${output stack::Output} in a value.
 func outputDeps(v any) []string {

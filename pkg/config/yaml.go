@@ -154,7 +154,7 @@ func parseYAML(file string, data []byte, lines []int) (*node, error) {
 	return n, nil
 }
 
-// fillEmptyStrTags writes an explicit '' after each !!str tag that has no
+// fillEmptyStrTags writes an empty quoted scalar after each !!str tag with no
 // value: `Key: !!str` followed by a sibling key, a dedent or the end of the
 // document. PyYAML reads that as the empty string (configs hold it, often
 // after an environment value rendered empty); goccy's parser would take the
