@@ -441,8 +441,10 @@ func (d *demo) stackerlessTo(ctx context.Context, out io.Writer, args ...string)
 	}
 	cmd := newRootCommand()
 	cmd.SetArgs(run)
+	// stacker reports on stderr; the walkthrough shows both streams as a
+	// terminal would, in order.
 	cmd.SetOut(out)
-	cmd.SetErr(d.errOut)
+	cmd.SetErr(out)
 	// Nobody answers prompts during the demo.
 	cmd.SetIn(strings.NewReader(""))
 	if err := cmd.ExecuteContext(ctx); err != nil {

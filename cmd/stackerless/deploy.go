@@ -135,10 +135,40 @@ func newStackerCommand(action engine.Action, short string) *cobra.Command {
 	return cmd
 }
 
-func loadProject(cmd *cobra.Command, f *stackerFlags, args []string) (*deploy.Project, error) {
+// loadProject loads and validates the config as far as checks asks. Only
+// CheckAll reads the AWS profiles: graph and --dump make no AWS call and do
+// not need them.
+func loadProject(cmd *cobra.Command, f *stackerFlags, args []string, checks deploy.Checks) (*deploy.Project, error) {
 	envFile, configPath := configArgs(args)
-	// As the AWS CLI: AWS_CONFIG_FILE, else ~/.aws/config; a missing file
-	// just means no profiles.
+	stderr := cmd.ErrOrStderr()
+	opts := deploy.Options{
+		ConfigPath: configPath, Stdin: cmd.InOrStdin(), EnvFile: envFile, Env: f.env,
+		Profile: f.profile, Region: f.region, Checks: checks,
+		Warn: func(msg string) { fmt.Fprintln(stderr, "warning:", msg) },
+	}
+	if checks == deploy.CheckAll {
+		provider, err := newProvider(cmd)
+		if err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+		opts.AWS = provider
+		opts.HasProfile = func(name string) bool { return provider.File() != nil && provider.File().Profiles[name] != nil }
+		opts.CheckProfile = provider.Check
+	}
+	proj, err := deploy.Load(opts)
+	if err != nil {
+		if deploy.IsConfigError(err) {
+			return nil, &exitError{code: 2, err: err}
+		}
+		return nil, err
+	}
+	return proj, nil
+}
+
+// newProvider reads the AWS profiles as the AWS CLI does: AWS_CONFIG_FILE,
+// else ~/.aws/config (a missing file just means no profiles), and static
+// keys from the shared credentials file, as `aws configure` puts them.
+func newProvider(cmd *cobra.Command) (*awsprofile.Provider, error) {
 	awsConfigFile := os.Getenv("AWS_CONFIG_FILE")
 	if awsConfigFile == "" {
 		if home, err := os.UserHomeDir(); err == nil {
@@ -148,7 +178,6 @@ func loadProject(cmd *cobra.Command, f *stackerFlags, args []string) (*deploy.Pr
 	if _, err := os.Stat(awsConfigFile); err != nil {
 		awsConfigFile = ""
 	}
-	// Static keys may live in the shared credentials file, as `aws configure` puts them.
 	credsFile := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
 	if credsFile == "" {
 		if home, err := os.UserHomeDir(); err == nil {
@@ -159,24 +188,17 @@ func loadProject(cmd *cobra.Command, f *stackerFlags, args []string) (*deploy.Pr
 	if isTerminal(os.Stdin) {
 		opts = append(opts, awsprofile.WithTokenProvider(promptMFA(cmd)))
 	}
-	provider, err := awsprofile.NewProvider(awsConfigFile, opts...)
-	if err != nil {
-		return nil, &exitError{code: 2, err: err}
+	return awsprofile.NewProvider(awsConfigFile, opts...)
+}
+
+// providerMode is the line stacker logs once its config is loaded, for
+// every command; its functional tests grep for it.
+func providerMode(w io.Writer, interactive bool) {
+	if interactive {
+		fmt.Fprintln(w, "Using interactive AWS provider mode.")
+	} else {
+		fmt.Fprintln(w, "Using default AWS provider mode")
 	}
-	stderr := cmd.ErrOrStderr()
-	proj, err := deploy.Load(deploy.Options{
-		ConfigPath: configPath, Stdin: cmd.InOrStdin(), EnvFile: envFile, Env: f.env,
-		Profile: f.profile, Region: f.region, AWS: provider,
-		HasProfile: func(name string) bool { return provider.File() != nil && provider.File().Profiles[name] != nil },
-		Warn:       func(msg string) { fmt.Fprintln(stderr, "warning:", msg) },
-	})
-	if err != nil {
-		if deploy.IsConfigError(err) {
-			return nil, &exitError{code: 2, err: err}
-		}
-		return nil, err
-	}
-	return proj, nil
 }
 
 func promptMFA(cmd *cobra.Command) awsprofile.TokenProvider {
@@ -187,43 +209,59 @@ func promptMFA(cmd *cobra.Command) awsprofile.TokenProvider {
 	}
 }
 
+// runStacker runs build, diff, destroy or info. As stacker, everything it
+// reports goes to stderr (stacker logs it); stdout has only what stacker
+// prints: the interactive prompts.
 func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f *stackerFlags, args []string) error {
-	proj, err := loadProject(cmd, f, args)
+	checks := deploy.CheckAll
+	if f.dump != "" {
+		checks = deploy.CheckOffline
+	}
+	proj, err := loadProject(cmd, f, args, checks)
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
+	log := cmd.ErrOrStderr()
+	providerMode(log, f.interactive)
 	if action == "info" {
-		return info(ctx, proj, f.selection(), out)
+		return info(ctx, proj, f.selection(), log)
 	}
-	run, err := proj.Plan(action, deploy.Selection{Stacks: f.selection(), Force: f.force})
+	sel := deploy.Selection{Stacks: f.selection(), Force: f.force}
+	run, err := proj.Plan(action, sel)
 	if err != nil {
-		if deploy.IsConfigError(err) {
-			return &exitError{code: 2, err: err}
-		}
-		return err
+		return configExit(err)
+	}
+	steps, err := proj.Steps(action, sel)
+	if err != nil {
+		return configExit(err)
 	}
 	if len(run.Stacks) == 0 {
-		fmt.Fprintln(cmd.ErrOrStderr(), noStacksWarning)
-	}
-	if action != engine.Destroy {
-		if err := proj.CheckInline(ctx, run); err != nil {
-			return &exitError{code: 2, err: err}
-		}
+		fmt.Fprintln(log, noStacksWarning)
 	}
 	if f.dump != "" {
-		return proj.Dump(ctx, run, f.dump, out)
+		if err := proj.CheckInline(ctx, run); err != nil {
+			return configExit(err)
+		}
+		return proj.Dump(ctx, run, f.dump, log)
 	}
 	if f.outline || action == engine.Destroy && !f.forceDestroy {
-		printPlan(out, run)
+		printPlan(log, proj, action, steps)
 		if action == engine.Destroy {
-			fmt.Fprintln(out, `To execute this plan, run with "--force" flag.`)
+			fmt.Fprintln(log, `To execute this plan, run with "--force" flag.`)
 		}
 		return nil
 	}
-	var reporter engine.Reporter = &lineReporter{w: out}
-	if file, ok := out.(*os.File); ok && isTerminal(file) && fitsOnScreen(file, len(run.Stacks)) {
-		reporter = newBoardReporter(out, run)
+	if action != engine.Destroy {
+		if err := proj.Preflight(ctx, run); err != nil {
+			return configExit(err)
+		}
+	}
+	if action == engine.Diff && len(steps) > 0 {
+		fmt.Fprintf(log, "Diffing stacks: %s\n", strings.Join(steps, ", "))
+	}
+	var reporter engine.Reporter = &lineReporter{w: log}
+	if file, ok := log.(*os.File); ok && isTerminal(file) && fitsOnScreen(file, len(run.Stacks)) {
+		reporter = newBoardReporter(log, run)
 	}
 	eng := &engine.Engine{
 		Clients: proj, Preparer: proj, Reporter: reporter,
@@ -234,11 +272,11 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 		},
 	}
 	if f.verbose {
-		eng.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+		eng.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	// Asked on stdin, as stacker does (also when it is a pipe); closed or
 	// empty input means nobody is there and protected stacks stop for approval.
-	eng.Approver = &promptApprover{in: bufio.NewReader(cmd.InOrStdin()), out: out}
+	eng.Approver = &promptApprover{in: bufio.NewReader(cmd.InOrStdin()), out: cmd.OutOrStdout(), log: log}
 	if err := drive(ctx, eng, run, f.pollInterval); err != nil {
 		return err
 	}
@@ -249,6 +287,14 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 		return &exitError{code: 1, err: errors.New(engine.FailedSummary(failed))}
 	}
 	return nil
+}
+
+// configExit gives usage and config errors exit code 2.
+func configExit(err error) error {
+	if deploy.IsConfigError(err) {
+		return &exitError{code: 2, err: err}
+	}
+	return err
 }
 
 // drive advances run until it is done, starting a step every poll interval.
@@ -288,28 +334,40 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// printPlan is the outline stacker prints for --outline and destroy without --force.
-func printPlan(w io.Writer, run *engine.Run) {
+// printPlan is the outline stacker prints for --outline and destroy without
+// --force: its plan's steps, stacks and targets, in its order.
+func printPlan(w io.Writer, proj *deploy.Project, action engine.Action, steps []string) {
 	// stacker names the plan and, per step, the Python function that acts.
 	names := map[engine.Action]struct{ desc, fn string }{
 		engine.Build:   {"Create/Update stacks", "_launch_stack"},
 		engine.Destroy: {"Destroy stacks", "_destroy_stack"},
 		engine.Diff:    {"Diff stacks", "_diff_stack"},
-	}[run.Action]
+	}[action]
 	fmt.Fprintf(w, "Plan %q:\n", names.desc)
-	for i, s := range run.Stacks {
-		fmt.Fprintf(w, "  - step: %d: target: %q, action: %q\n", i+1, s.Name, names.fn)
+	for i, name := range steps {
+		fn := names.fn
+		if proj.Config.Stack(name) == nil {
+			fn = "target_fn"
+		}
+		fmt.Fprintf(w, "  - step: %d: target: %q, action: %q\n", i+1, name, fn)
 	}
 }
 
-// promptApprover asks on the terminal, as stacker's interactive mode.
+// promptApprover asks on the terminal, as stacker's interactive mode: the
+// question on stdout (Python's input() prompt), what it is about on stderr
+// (stacker logs it), except the notice stacker prints to stdout.
 type promptApprover struct {
-	in  *bufio.Reader
-	out io.Writer
+	in       *bufio.Reader
+	out, log io.Writer
 }
 
 func (p *promptApprover) Approve(_ context.Context, s *engine.StackState, q engine.Question) (bool, error) {
-	fmt.Fprintln(p.out, strings.TrimRight(q.Summary, "\n"))
+	if q.Notice != "" {
+		fmt.Fprintln(p.out, q.Notice)
+	}
+	if q.Summary != "" {
+		fmt.Fprintln(p.log, strings.TrimRight(q.Summary, "\n"))
+	}
 	options := "y/n"
 	if q.Details != "" {
 		options = "y/n/v" // v shows the full change set, then asks again
@@ -326,7 +384,7 @@ func (p *promptApprover) Approve(_ context.Context, s *engine.StackState, q engi
 		}
 		switch answer := strings.ToLower(strings.TrimSpace(line)); {
 		case answer == "v" && q.Details != "":
-			fmt.Fprintln(p.out, strings.TrimRight(q.Details, "\n"))
+			fmt.Fprintln(p.log, q.Details)
 			options = "y/n"
 		default:
 			return answer == "y", nil

@@ -172,7 +172,9 @@ stacks:
 	})
 	t.Run("28 raw template parameter resolution", func(t *testing.T) {
 		cfg := c.writeConfig("params.yaml", "namespace: func-fail\nstacks:\n  - name: noparams\n    template_path: vpc.yaml\n    variables:\n      PublicSubnets: 10.0.0.0/24\n")
-		c.run("", "build", cfg).expect(t, 1, "noparams: failed (Missing required cloudformation parameters: PrivateSubnets)")
+		r := c.run("", "build", cfg)
+		r.expect(t, 2, "params.yaml:5:5: stacks[0].variables: Missing required cloudformation parameters: PrivateSubnets: stack func-fail-noparams does not exist yet")
+		r.lacks(t, "noparams: submitted")
 	})
 }
 

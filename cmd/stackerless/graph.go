@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/stackerless/stackerless/pkg/deploy"
 )
 
 func newGraphCommand() *cobra.Command {
@@ -20,10 +21,13 @@ func newGraphCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			proj, err := loadProject(cmd, f, args)
+			// As stacker's graph: dependencies only, no template, blueprint
+			// or profile, and no AWS call.
+			proj, err := loadProject(cmd, f, args, deploy.CheckGraph)
 			if err != nil {
 				return err
 			}
+			providerMode(cmd.ErrOrStderr(), f.interactive)
 			g := proj.Graph
 			if reduce {
 				if err := g.Reduce(); err != nil {

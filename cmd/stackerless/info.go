@@ -8,20 +8,22 @@ import (
 	"github.com/stackerless/stackerless/pkg/deploy"
 )
 
-// info prints the outputs of the config's stacks, as stacker info does.
+// info prints the outputs of the config's stacks, as stacker info does: in
+// the config's order, to stacker's log stream (w is stderr).
 func info(ctx context.Context, proj *deploy.Project, stacks []string, w io.Writer) error {
 	run, err := proj.Plan("info", deploy.Selection{Stacks: stacks})
 	if err != nil {
-		if deploy.IsConfigError(err) {
-			return &exitError{code: 2, err: err}
-		}
-		return err
+		return configExit(err)
 	}
 	fmt.Fprintf(w, "Outputs for stacks: %s\n", proj.Config.FQN(""))
 	if len(run.Stacks) == 0 {
 		fmt.Fprintln(w, noStacksWarning)
 	}
-	for _, s := range run.Stacks {
+	for _, cs := range proj.Config.Stacks {
+		s := run.Stack(cs.Name)
+		if s == nil {
+			continue // not selected
+		}
 		cf, err := proj.CloudFormation(ctx, s.Profile, s.Region)
 		if err != nil {
 			return err

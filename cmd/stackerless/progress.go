@@ -31,10 +31,12 @@ func (r *lineReporter) Event(s *engine.StackState, e cfn.Event) {
 	fmt.Fprintln(r.w, formatEvent(s, e))
 }
 
+// Message prints text as stacker logs a message: a text that ends with a
+// line break (the change set's YAML) is followed by a blank line.
 func (r *lineReporter) Message(_ *engine.StackState, text string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintln(r.w, strings.TrimRight(text, "\n"))
+	fmt.Fprintln(r.w, text)
 }
 
 // formatEvent is stacker's tail line: "[fqn] STATUS Type reason".

@@ -215,7 +215,7 @@ func (e *Engine) recreate(ctx context.Context, run *Run, cf CloudFormation, s *S
 		}
 	}
 	if e.Options.Interactive && e.Approver != nil {
-		ok, err := e.Approver.Approve(ctx, s, Question{Summary: fmt.Sprintf("The %q stack is in a failed state (%s).\nIt cannot be updated, but it can be deleted and re-created.\nAll its current resources will IRREVERSIBLY DESTROYED.\nProceed carefully!\n", s.FQN, st)})
+		ok, err := e.Approver.Approve(ctx, s, Question{Notice: fmt.Sprintf("The %q stack is in a failed state (%s).\nIt cannot be updated, but it can be deleted and re-created.\nAll its current resources will IRREVERSIBLY DESTROYED.\nProceed carefully!\n", s.FQN, st)})
 		if err != nil {
 			return err
 		}

@@ -72,10 +72,12 @@ type Approver interface {
 }
 
 // Question is what an Approver shows: a summary, and optionally the full
-// details a person may ask to see (stacker's "v" answer).
+// details a person may ask to see (stacker's "v" answer). A Notice is a
+// warning shown before the question, which stacker prints rather than logs.
 type Question struct {
 	Summary string
 	Details string
+	Notice  string
 }
 
 // Options are the run-wide switches of build, diff and destroy.
