@@ -17,12 +17,17 @@ import (
 // Type is the Python type a stacker VARIABLES entry declares.
 type Type string
 
-// The variable types stacker blueprints use (Python's str, int, bool, list).
+// The variable types stacker blueprints use: Python's str, int, bool, list
+// and dict, and Resource for stacker's TroposphereType of a resource (a
+// mapping of one resource title to its properties, which the blueprint
+// checks).
 const (
-	String Type = "str"
-	Int    Type = "int"
-	Bool   Type = "bool"
-	List   Type = "list"
+	String   Type = "str"
+	Int      Type = "int"
+	Bool     Type = "bool"
+	List     Type = "list"
+	Dict     Type = "dict"
+	Resource Type = "TroposphereType"
 )
 
 // Variable is one entry of a blueprint's VARIABLES.
@@ -64,7 +69,9 @@ type Blueprint interface {
 }
 
 var registry = map[string]func() Blueprint{
-	"stacker_blueprints.vpc.VPC": func() Blueprint { return VPC{} },
+	"stacker_blueprints.vpc.VPC":         func() Blueprint { return VPC{} },
+	"stacker_blueprints.vpc.VPC2":        func() Blueprint { return VPC2{} },
+	"stacker_blueprints.network.Network": func() Blueprint { return Network{} },
 }
 
 // Lookup returns the Go blueprint registered for a class path.
@@ -182,6 +189,15 @@ func convert(d Variable, v any) (any, error) {
 				return int(i), nil
 			}
 		}
+	case Dict:
+		if m, ok := v.(map[string]any); ok {
+			return m, nil
+		}
+	case Resource:
+		if m, ok := v.(map[string]any); ok {
+			return m, nil
+		}
+		return nil, fmt.Errorf("variable %s: Resources must be specified as a dict of title to parameters, found <class '%s'>", d.Name, pyType(v))
 	case List:
 		switch l := v.(type) {
 		case []any:

@@ -286,7 +286,7 @@ func TestLookup(t *testing.T) {
 	}
 	_, err := Lookup("stacker_blueprints.s3.Buckets")
 	want := "class_path stacker_blueprints.s3.Buckets is a Python blueprint, and stackerless runs no Python: render its template once with stacker " +
-		"(stacker build --dump DIR <config>) and point template_path at the file, or port the blueprint to Go (ported: stacker_blueprints.vpc.VPC"
+		"(stacker build --dump DIR <config>) and point template_path at the file, or port the blueprint to Go (ported: stacker_blueprints.network.Network, stacker_blueprints.vpc.VPC, stacker_blueprints.vpc.VPC2)"
 	var unported *UnportedError
 	if !errors.As(err, &unported) || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v", err)
