@@ -38,24 +38,14 @@ func (c *cli) copyFixtures(names ...string) {
 // runSplit is run with stdout and stderr kept apart.
 func (c *cli) runSplit(stdin string, args ...string) (stdout, stderr string, code int) {
 	c.t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if err := os.Chdir(c.dir); err != nil {
-		c.t.Fatal(err)
-	}
-	defer func() { _ = os.Chdir(wd) }()
+	return c.runSplitIn(c.dir, stdin, args...)
+}
+
+// runSplitIn is runSplit from another working directory.
+func (c *cli) runSplitIn(dir, stdin string, args ...string) (stdout, stderr string, code int) {
+	c.t.Helper()
 	var out, errOut bytes.Buffer
-	cmd := newRootCommand()
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetIn(strings.NewReader(stdin))
-	if err := cmd.ExecuteContext(c.t.Context()); err != nil {
-		errOut.WriteString(err.Error() + "\n")
-		code = exitCode(err)
-	}
+	code = c.execute(dir, stdin, &out, &errOut, args)
 	c.t.Logf("$ stackerless %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), out.String(), errOut.String())
 	return out.String(), errOut.String(), code
 }
@@ -74,6 +64,15 @@ func describeStack(t *testing.T, sb *sandbox.Sandbox, account, name string) *cfn
 		return nil
 	}
 	return &out.Stacks[0]
+}
+
+func stackOutput(s *cfntypes.Stack, key string) string {
+	for _, o := range s.Outputs {
+		if aws.ToString(o.OutputKey) == key {
+			return aws.ToString(o.OutputValue)
+		}
+	}
+	return ""
 }
 
 func stackParameter(s *cfntypes.Stack, key string) string {

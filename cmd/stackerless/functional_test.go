@@ -68,27 +68,40 @@ type result struct {
 // stdin as given, and returns its combined output and exit code.
 func (c *cli) run(stdin string, args ...string) result {
 	c.t.Helper()
+	return c.runIn(c.dir, stdin, args...)
+}
+
+// runIn is run from another working directory.
+func (c *cli) runIn(dir, stdin string, args ...string) result {
+	c.t.Helper()
+	var out bytes.Buffer
+	code := c.execute(dir, stdin, &out, &out, args)
+	c.t.Logf("$ stackerless %s\n%s", strings.Join(args, " "), out.String())
+	return result{out: out.String(), code: code}
+}
+
+// execute runs one command in dir and returns its exit code; an error is
+// written to stderr as main does.
+func (c *cli) execute(dir, stdin string, stdout, stderr *bytes.Buffer, args []string) int {
+	c.t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if err := os.Chdir(c.dir); err != nil {
+	if err := os.Chdir(dir); err != nil {
 		c.t.Fatal(err)
 	}
 	defer func() { _ = os.Chdir(wd) }()
-	var out bytes.Buffer
 	cmd := newRootCommand()
 	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
 	cmd.SetIn(strings.NewReader(stdin))
-	code := 0
 	if err := cmd.ExecuteContext(c.t.Context()); err != nil {
-		out.WriteString(err.Error() + "\n")
-		code = exitCode(err)
+		stderr.WriteString(err.Error() + "\n")
+		return exitCode(err)
 	}
-	c.t.Logf("$ stackerless %s\n%s", strings.Join(args, " "), out.String())
-	return result{out: out.String(), code: code}
+	return 0
 }
 
 func (r result) expect(t *testing.T, code int, lines ...string) {

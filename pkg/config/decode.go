@@ -26,6 +26,14 @@ var pythonOnly = map[string]string{
 	"post_destroy": hookMsg,
 }
 
+// RunsPython reports whether key is a top-level key stackerless refuses
+// because what it configures runs Python at deploy time (package_sources,
+// lookups, hooks). None of them changes the dependency graph.
+func RunsPython(key string) bool {
+	_, ok := pythonOnly[key]
+	return ok
+}
+
 const hookMsg = "hooks run Python code, and stackerless runs no Python: remove them and " +
 	"do the work in a stack (for example a template_path stack for the resources a hook created) or outside stackerless"
 

@@ -167,6 +167,17 @@ func Load(opts Options) (*Project, error) {
 	if err != nil && (cfg == nil || !errors.As(err, &errs)) {
 		return nil, err
 	}
+	if opts.Checks == CheckGraph {
+		// What runs Python at deploy time does not change the dependencies:
+		// the graph is drawn anyway, and the problem is said.
+		errs = slices.DeleteFunc(errs, func(e *config.Error) bool {
+			if config.RunsPython(e.Key) {
+				cfg.Warnings = append(cfg.Warnings, e.Error())
+				return true
+			}
+			return false
+		})
+	}
 	if opts.Warn != nil {
 		for _, w := range cfg.Warnings {
 			opts.Warn(w)
