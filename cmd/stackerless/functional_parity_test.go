@@ -225,6 +225,11 @@ source_profile = self
 			[]string{`valid.yaml:5:5: stacks[1].name: stack name "func-valid-second_stack" is not valid`}},
 		{"a NUL byte in a stack name", "  - name: second\n    stack_name: \"sec\\0ond\"\n    template_path: dummy.yaml\n",
 			[]string{`valid.yaml:6:5: stacks[1].stack_name: stack name "func-valid-sec\x00ond" is not valid`}},
+		// stacker's 09 with a Python blueprint: MissingVariable, here before
+		// anything deploys.
+		{"a blueprint's missing variable", "  - name: second\n    class_path: stacker_blueprints.network.Network\n",
+			[]string{`valid.yaml:5:5: stacks[1].variables: MissingVariable: Variable "AvailabilityZone" in blueprint "second" is missing`,
+				`MissingVariable: Variable "VpcId" in blueprint "second" is missing`}},
 		{"a map as a parameter value", "  - name: second\n    template_path: params.yaml\n    variables:\n      Need:\n        key: value\n",
 			[]string{"valid.yaml:8:7: stacks[1].variables.Need: a map cannot be a CloudFormation parameter value"}},
 	}

@@ -91,3 +91,32 @@ func TestPreflight(t *testing.T) {
 		}
 	})
 }
+
+// A blueprint's missing variables are stacker's MissingVariable, found before
+// anything runs; one whose variables hold no lookup is rendered, so its own
+// checks run too.
+func TestPreflightBlueprints(t *testing.T) {
+	w := newWorld(t)
+	head := "namespace: prebp\nstacks:\n"
+	err := w.preflight(head+"  - name: net\n    class_path: stacker_blueprints.network.Network\n    variables:\n      CidrBlock: 10.0.0.0/24\n"+
+		"  - name: both\n    class_path: stacker_blueprints.network.Network\n    variables:\n      VpcId: vpc-1\n      AvailabilityZone: us-east-1a\n"+
+		"      CidrBlock: 10.0.1.0/24\n      InternetGatewayId: igw-1\n      NatGatewayId: nat-1\n"+
+		"  - name: later\n    class_path: stacker_blueprints.network.Network\n    variables:\n      VpcId: ${output both::VpcId}\n"+
+		"      AvailabilityZone: us-east-1a\n      CidrBlock: 10.0.2.0/24\n", noAWS{t})
+	var es config.Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("err = %v", err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, strings.TrimPrefix(e.Error(), w.dir+"/"))
+	}
+	want := []string{
+		`stacker.yaml:5:5: stacks[0].variables: MissingVariable: Variable "AvailabilityZone" in blueprint "net" is missing`,
+		`stacker.yaml:5:5: stacks[0].variables: MissingVariable: Variable "VpcId" in blueprint "net" is missing`,
+		`stacker.yaml:8:5: stacks[1].class_path: render blueprint stacker_blueprints.network.Network: Cannot specify both NatGatewayId and InternetGatewayId in the same Network stack.`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
