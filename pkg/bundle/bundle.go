@@ -60,7 +60,11 @@ func Check(dir string, cfg *config.Config) error {
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
-			for _, p := range filePaths(s.Variables[name]) {
+			for _, ref := range lookup.FileRefs(s.Variables[name]) {
+				if ref.Path == "" {
+					continue // validation reports an empty path
+				}
+				p := filepath.Clean(ref.Path)
 				if msg := c.file(p, cfg.FilePath(p), fromConfig); msg != "" {
 					errs = append(errs, s.Errorf("variables."+name, "file://%s", msg))
 				}
@@ -169,29 +173,6 @@ func (c *checker) template(cfg *config.Config, p string) string {
 		searched[i], _ = c.rel(full)
 	}
 	return fmt.Sprintf("Could not find template %s in the bundle (searched %s): add it to the upload", p, strings.Join(searched, ", "))
-}
-
-// filePaths lists the file:// paths a variable's lookups name literally;
-// lookups that do not parse are reported by validation elsewhere.
-func filePaths(value any) []string {
-	lookups, err := lookup.Lookups(value)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, l := range lookups {
-		input, ok := l.Input.Literal()
-		if !ok {
-			continue
-		}
-		if l.Type == "file" {
-			_, input, _ = strings.Cut(input, ":") // codec:path
-		}
-		if p, ok := strings.CutPrefix(input, "file://"); ok && p != "" {
-			out = append(out, filepath.Clean(p))
-		}
-	}
-	return out
 }
 
 // Files reads files by their resolved (absolute) paths, but only inside the

@@ -110,26 +110,11 @@ func (p *Project) checkProfile(s *config.Stack, seen map[string]error) *config.E
 func (p *Project) checkFileLookups(s *config.Stack) config.Errors {
 	var errs config.Errors
 	for _, name := range slices.Sorted(maps.Keys(s.Variables)) {
-		lookups, err := lookup.Lookups(s.Variables[name])
-		if err != nil {
-			continue // CheckVariables reported it
-		}
-		for _, l := range lookups {
-			input, ok := l.Input.Literal()
-			if !ok {
-				continue
-			}
-			if l.Type == "file" {
-				_, input, _ = strings.Cut(input, ":") // codec:path
-			}
-			path, ok := strings.CutPrefix(input, "file://")
-			if !ok {
-				continue
-			}
-			if path == "" {
-				errs = append(errs, s.Errorf("variables."+name, "%s: the file:// path is empty", l.Raw))
-			} else if _, err := os.Stat(p.Config.FilePath(path)); err != nil {
-				errs = append(errs, s.Errorf("variables."+name, "%s: %v (file:// paths are relative to the config's directory, %s)", l.Raw, err, p.Config.Dir))
+		for _, ref := range lookup.FileRefs(s.Variables[name]) {
+			if ref.Path == "" {
+				errs = append(errs, s.Errorf("variables."+name, "%s: the file:// path is empty", ref.Lookup.Raw))
+			} else if _, err := os.Stat(p.Config.FilePath(ref.Path)); err != nil {
+				errs = append(errs, s.Errorf("variables."+name, "%s: %v (file:// paths are relative to the config's directory, %s)", ref.Lookup.Raw, err, p.Config.Dir))
 			}
 		}
 	}

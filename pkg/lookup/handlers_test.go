@@ -272,3 +272,22 @@ func TestDirReadsAsStacker(t *testing.T) {
 		t.Error("a relative path was read from outside the config's directory")
 	}
 }
+
+func TestFileRefs(t *testing.T) {
+	v := map[string]any{
+		"A": "${file plain:file://a.txt} and ${envvar file://name.txt}",
+		"B": []any{"${kms file://../secret}", "${file json:${envvar WHERE}}", "${file plain:inline text}"},
+		"C": "${file plain:file://${envvar WHERE}}",
+	}
+	var got []string
+	for _, r := range FileRefs(v) {
+		got = append(got, r.Lookup.Type+" "+r.Path)
+	}
+	want := []string{"file a.txt", "envvar name.txt", "kms ../secret"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if refs := FileRefs("${file plain:file://a.txt} ${broken"); refs != nil {
+		t.Errorf("a value that does not parse gave %v", refs)
+	}
+}

@@ -186,6 +186,38 @@ func Lookups(v any) ([]*Lookup, error) {
 	return out, err
 }
 
+// FileRef is a file:// path a lookup names, as written after file://.
+type FileRef struct {
+	Lookup *Lookup
+	Path   string
+}
+
+// FileRefs lists the files the lookups in v read: the file lookup's
+// "codec:file://path" and the file:// inputs of the others. Only literal
+// paths are known before the lookups run; one computed by a nested lookup
+// is read (and checked) when it runs. Strings that do not parse give
+// nothing: Lookups and CheckVariables report them.
+func FileRefs(v any) []FileRef {
+	lookups, err := Lookups(v)
+	if err != nil {
+		return nil
+	}
+	var out []FileRef
+	for _, l := range lookups {
+		input, ok := l.Input.Literal()
+		if !ok {
+			continue
+		}
+		if l.Type == "file" {
+			_, input, _ = strings.Cut(input, ":") // codec:path
+		}
+		if path, ok := strings.CutPrefix(input, "file://"); ok {
+			out = append(out, FileRef{Lookup: l, Path: path})
+		}
+	}
+	return out
+}
+
 // Dependencies returns the sorted config names of the stacks that output
 // lookups in v read, nested lookups included (stacker 1.7 missed those).
 // As stacker, a stack name that is itself computed by a lookup
