@@ -107,10 +107,12 @@ func TestBundleRefusesOutside(t *testing.T) {
 	}
 
 	t.Run("a symlink out of the bundle", func(t *testing.T) {
+		secret := filepath.Join(t.TempDir(), "secret.txt")
+		write(t, secret, "s3cret")
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "stacker.yaml"), "namespace: b\nstacks:\n  - name: a\n    template_path: t.yaml\n    variables:\n      In: ${file plain:file://host}\n")
 		write(t, filepath.Join(dir, "t.yaml"), "Resources: {}\n")
-		if err := os.Symlink("/etc/hostname", filepath.Join(dir, "host")); err != nil {
+		if err := os.Symlink(secret, filepath.Join(dir, "host")); err != nil {
 			t.Fatal(err)
 		}
 		_, err := deploy.Load(deploy.Options{ConfigPath: "stacker.yaml", Root: dir, Bundle: true})
@@ -211,5 +213,39 @@ func TestCheckProfile(t *testing.T) {
 	opts.Checks = deploy.CheckOffline
 	if _, err := deploy.Load(opts); err != nil {
 		t.Errorf("--dump checked profiles: %v", err)
+	}
+}
+
+// In a bundle, a file:// path that only a nested lookup computes is read
+// through the bundle too: it cannot reach outside when the run renders it.
+func TestBundleReadsInsideAtRunTime(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "bundle")
+	secret := filepath.Join(top, "outside.txt")
+	write(t, secret, "s3cret")
+	write(t, filepath.Join(dir, "stacker.yaml"), "namespace: b\nstacker_bucket: ''\nstacks:\n  - name: a\n    template_path: echo.yaml\n"+
+		"    variables:\n      In: ${file plain:file://${envvar WHERE}}\n")
+	write(t, filepath.Join(dir, "echo.yaml"), "Parameters:\n  In:\n    Type: String\nResources:\n  H:\n    Type: AWS::CloudFormation::WaitConditionHandle\n")
+	write(t, filepath.Join(dir, "in.txt"), "inside")
+	if err := os.Symlink(secret, filepath.Join(dir, "host")); err != nil {
+		t.Fatal(err)
+	}
+	for where, want := range map[string]string{"in.txt": "inside", "host": "", "../outside.txt": "", secret: ""} {
+		p, err := deploy.Load(deploy.Options{ConfigPath: "stacker.yaml", Root: dir, Bundle: true,
+			Getenv: func(string) (string, bool) { return where, true }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := p.Plan("build", deploy.Selection{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prep, err := p.Prepare(t.Context(), run, run.Stack("a"), nil)
+		switch {
+		case want != "" && (err != nil || len(prep.Input.Parameters) != 1 || prep.Input.Parameters[0].Value != want):
+			t.Errorf("%s: %v, %v", where, prep, err)
+		case want == "" && err == nil:
+			t.Errorf("%s was read from outside the bundle: %v", where, prep.Input.Parameters)
+		}
 	}
 }
