@@ -124,6 +124,19 @@ stacks:
 		}
 	})
 
+	t.Run("the notice before re-creating a failed stack is printed on stdout", func(t *testing.T) {
+		cfg := c.writeConfig("failed.yaml", "namespace: func-lines\nstacks:\n  - name: broken\n    template_path: broken.yaml\n")
+		c.run("", "build", cfg).expect(t, 1, "broken: failed (rolled back new stack)")
+		cfg = c.writeConfig("failed.yaml", "namespace: func-lines\nstacks:\n  - name: broken\n    template_path: dummy.yaml\n")
+		stdout, stderr, code := c.runSplit("n\n", "build", "-i", cfg)
+		want := "The \"func-lines-broken\" stack is in a failed state (ROLLBACK_COMPLETE).\n" +
+			"It cannot be updated, but it can be deleted and re-created.\nAll its current resources will IRREVERSIBLY DESTROYED.\n" +
+			"Proceed carefully!\n\nExecute the above changes? [y/n] "
+		if code != 0 || stdout != want || !strings.Contains(stderr, "broken: skipped (canceled execution)") {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+	})
+
 	t.Run("the destroy plan in stacker's order, targets included", func(t *testing.T) {
 		cfg := c.writeConfig("plan.yaml", `namespace: func-plan
 stacks:
