@@ -11,20 +11,6 @@ import (
 // writes them to: its log (stderr) for everything it reports, stdout for
 // graph and the interactive prompts.
 
-const twoParams = `Parameters:
-  Need:
-    Type: String
-  Opt:
-    Type: String
-    Default: d2
-Resources:
-  Handle:
-    Type: AWS::CloudFormation::WaitConditionHandle
-Outputs:
-  Need:
-    Value: !Ref Need
-`
-
 // lines splits output into lines without the final empty one.
 func lines(out string) []string {
 	return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -32,9 +18,7 @@ func lines(out string) []string {
 
 func TestFunctionalStackerLines(t *testing.T) {
 	c, _ := newCLI(t)
-	if err := os.WriteFile(filepath.Join(c.dir, "params.yaml"), []byte(twoParams), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c.copyFixtures("params.yaml")
 	// Config order is the reverse of dependency order.
 	chain := c.writeConfig("chain.yaml", `namespace: func-lines
 stacks:
@@ -206,9 +190,7 @@ func mustRead(t *testing.T, path string) string {
 // would fail the run (exit 1) instead.
 func TestFunctionalValidationBeforeAWS(t *testing.T) {
 	c, sb := newCLI(t)
-	if err := os.WriteFile(filepath.Join(c.dir, "params.yaml"), []byte(twoParams), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c.copyFixtures("params.yaml")
 	awsConfig := filepath.Join(c.dir, "aws-config")
 	if err := os.WriteFile(awsConfig, []byte(`[profile a]
 role_arn = arn:aws:iam::222222222222:role/A

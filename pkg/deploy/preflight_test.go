@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,20 +11,6 @@ import (
 	"github.com/stackerless/stackerless/pkg/deploy"
 	"github.com/stackerless/stackerless/pkg/engine"
 )
-
-const requiredTemplate = `Parameters:
-  Need:
-    Type: String
-  Opt:
-    Type: String
-    Default: d2
-Resources:
-  H:
-    Type: AWS::CloudFormation::WaitConditionHandle
-Outputs:
-  Out:
-    Value: !Ref Need
-`
 
 // preflight loads config and runs Preflight on a build of it.
 func (w *world) preflight(config string, aws deploy.ConfigSource) error {
@@ -41,8 +28,12 @@ func (w *world) preflight(config string, aws deploy.ConfigSource) error {
 
 func TestPreflight(t *testing.T) {
 	w := newWorld(t)
-	write(t, filepath.Join(w.dir, "req.yaml"), requiredTemplate)
-	write(t, filepath.Join(w.dir, "req.yaml.j2"), "{% if variables.Extra %}Description: x\n{% endif %}"+requiredTemplate)
+	required, err := os.ReadFile(filepath.Join("testdata", "required.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(w.dir, "req.yaml"), string(required))
+	write(t, filepath.Join(w.dir, "req.yaml.j2"), "{% if variables.Extra %}Description: x\n{% endif %}"+string(required))
 	head := "namespace: pre\nstacks:\n"
 
 	t.Run("values that cannot be parameters, before any AWS call", func(t *testing.T) {
