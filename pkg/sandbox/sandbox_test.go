@@ -93,6 +93,22 @@ func apiCode(err error) string {
 
 func noRetry(o *sts.Options) { o.RetryMaxAttempts = 1 }
 
+// wrongSecret returns a secret that differs from s in its first character,
+// whatever that character is.
+func wrongSecret(s string) string {
+	b := []byte(s)
+	b[0] ^= 1
+	return string(b)
+}
+
+func TestWrongSecretDiffers(t *testing.T) {
+	for _, s := range []string{"xAbc", "x", "abc/+=", "0123"} {
+		if w := wrongSecret(s); w == s || len(w) != len(s) {
+			t.Errorf("wrongSecret(%q) = %q", s, w)
+		}
+	}
+}
+
 func TestSignatureChecks(t *testing.T) {
 	sb := sandboxtest.Start(t)
 	master, _ := sb.Account("master")
@@ -102,7 +118,7 @@ func TestSignatureChecks(t *testing.T) {
 		creds aws.CredentialsProvider
 		want  string
 	}{
-		{"wrong secret", credentials.NewStaticCredentialsProvider(master.AccessKeyID, "x"+master.SecretAccessKey[1:], ""), "SignatureDoesNotMatch"},
+		{"wrong secret", credentials.NewStaticCredentialsProvider(master.AccessKeyID, wrongSecret(master.SecretAccessKey), ""), "SignatureDoesNotMatch"},
 		{"unknown key", credentials.NewStaticCredentialsProvider("AKIAUNKNOWNKEY000000", master.SecretAccessKey, ""), "InvalidClientTokenId"},
 		{"anonymous", aws.AnonymousCredentials{}, "MissingAuthenticationToken"},
 	}
