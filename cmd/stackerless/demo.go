@@ -234,15 +234,36 @@ func (d *demo) bootstrapRoles(ctx context.Context) error {
 		"--template-file templates/stacker-role.yaml",
 		"--parameter-overrides MasterAccountId="+d.master.ID,
 		"--capabilities CAPABILITY_NAMED_IAM")
+	d.say("# In master first, then in the other accounts: their roles trust master's role, which must exist.")
 	body, err := os.ReadFile(filepath.Join(d.work, "templates", "stacker-role.yaml"))
 	if err != nil {
 		return fmt.Errorf("read stacker-role template: %w", err)
 	}
-	accts := d.sb.Accounts()
+	// The other accounts' roles trust master's role, and IAM refuses a trust
+	// policy naming a role that does not exist ("Invalid principal in
+	// policy"): master's role comes first, then the others together.
+	var others []sandbox.Account
+	for _, a := range d.sb.Accounts() {
+		if a.Name != d.master.Name {
+			others = append(others, a)
+		}
+	}
+	for _, wave := range [][]sandbox.Account{{d.master}, others} {
+		if err := d.createRoleStacks(ctx, string(body), wave); err != nil {
+			return err
+		}
+	}
+	d.say("# The prod and stage roles trust only master's Stacker role; every role wants MFA.")
+	return nil
+}
+
+// createRoleStacks creates the stacker-role stack in each account at once,
+// then waits for them and shows their role ARNs.
+func (d *demo) createRoleStacks(ctx context.Context, body string, accts []sandbox.Account) error {
 	for _, a := range accts {
 		_, err := cloudformation.NewFromConfig(d.sb.AWSConfig(a.Name)).CreateStack(ctx, &cloudformation.CreateStackInput{
 			StackName:    aws.String("stacker-role"),
-			TemplateBody: aws.String(string(body)),
+			TemplateBody: aws.String(body),
 			Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("MasterAccountId"), ParameterValue: aws.String(d.master.ID)}},
 			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
 		})
@@ -267,7 +288,6 @@ func (d *demo) bootstrapRoles(ctx context.Context) error {
 		}
 		d.say("%-7s stacker-role %s   StackerRole %s", a.Name, stack.Stacks[0].StackStatus, role)
 	}
-	d.say("# The prod and stage roles trust only master's Stacker role; every role wants MFA.")
 	return nil
 }
 

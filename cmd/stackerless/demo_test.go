@@ -8,6 +8,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/stackerless/stackerless/pkg/sandbox"
+	"github.com/stackerless/stackerless/pkg/sandbox/sandboxtest"
 )
 
 // watchedBuffer collects output and calls onMatch once when it first
@@ -166,4 +174,56 @@ func TestDemo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDemoCreatesMasterRoleFirst: prod's and stage's Stacker roles trust
+// master's, and IAM refuses a trust policy naming a role that does not exist
+// yet, so their stacks are created only once master's is complete.
+func TestDemoCreatesMasterRoleFirst(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	master, _ := sb.Account("master")
+	work := t.TempDir()
+	body, err := os.ReadFile(filepath.Join("..", "..", "templates", "stacker-role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(work, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "templates", "stacker-role.yaml"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	d := &demo{out: &out, errOut: &out, sb: sb, master: master, work: work, f: demoFlags{pollInterval: 10 * time.Millisecond}}
+	if err := d.bootstrapRoles(t.Context()); err != nil {
+		t.Fatalf("bootstrap roles: %v\n%s", err, out.String())
+	}
+	masterDone := time.Time{}
+	for _, ev := range stackEventsOf(t, sb, "master", "stacker-role") {
+		if aws.ToString(ev.LogicalResourceId) == "stacker-role" && ev.ResourceStatus == cfntypes.ResourceStatusCreateComplete {
+			masterDone = aws.ToTime(ev.Timestamp)
+		}
+	}
+	if masterDone.IsZero() {
+		t.Fatal("master's stacker-role has no CREATE_COMPLETE event")
+	}
+	for _, acct := range []string{"prod", "stage"} {
+		st := describeStack(t, sb, acct, "stacker-role")
+		if st == nil {
+			t.Fatalf("no stacker-role in %s", acct)
+		}
+		if created := aws.ToTime(st.CreationTime); created.Before(masterDone) {
+			t.Errorf("%s's stacker-role was created at %s, before master's completed at %s", acct, created.Format(time.RFC3339Nano), masterDone.Format(time.RFC3339Nano))
+		}
+	}
+}
+
+// stackEventsOf returns a stack's events in an account, newest first.
+func stackEventsOf(t *testing.T, sb *sandbox.Sandbox, account, name string) []cfntypes.StackEvent {
+	t.Helper()
+	out, err := cloudformation.NewFromConfig(sb.AWSConfig(account)).DescribeStackEvents(t.Context(), &cloudformation.DescribeStackEventsInput{StackName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("events of %s in %s: %v", name, account, err)
+	}
+	return out.StackEvents
 }
