@@ -513,9 +513,8 @@ func TestExportsAndImports(t *testing.T) {
 	if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("exporter")}); err != nil {
 		t.Fatalf("DeleteStack of an exporter in use must be accepted: %v", err)
 	}
-	if st := describe(t, c, "exporter"); st.StackStatus != types.StackStatusDeleteInProgress {
-		t.Errorf("right after DeleteStack: %s", st.StackStatus)
-	}
+	// The DELETE_IN_PROGRESS lasts a quarter of the stack duration, too short
+	// to catch with DescribeStacks under load: the events below record it.
 	const refused = "Export Shared cannot be deleted as it is in use by importer and importer2"
 	st := waitSettled(t, c, "exporter")
 	if st.StackStatus != types.StackStatusCreateComplete || aws.ToString(st.StackStatusReason) != refused {
