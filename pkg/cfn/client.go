@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/stackerless/stackerless/pkg/reqbody"
 )
 
 // ErrNoChanges is returned when CloudFormation finds nothing to update.
@@ -95,8 +98,14 @@ type Client struct {
 	api *cloudformation.Client
 }
 
-// New returns a Client for cfg's credentials, region and endpoint.
-func New(cfg aws.Config) *Client { return &Client{api: cloudformation.NewFromConfig(cfg)} }
+// New returns a Client for cfg's credentials, region, endpoint and retries.
+func New(cfg aws.Config) *Client {
+	return &Client{api: cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) {
+		// Large responses (events, templates) must not lose their
+		// connection to the SDK's request body handling.
+		o.APIOptions = append(slices.Clip(o.APIOptions), reqbody.HideWriteTo)
+	})}
+}
 
 // Describe returns the stack, or nil when it does not exist.
 func (c *Client) Describe(ctx context.Context, name string) (*Stack, error) {

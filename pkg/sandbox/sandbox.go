@@ -31,7 +31,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
 
+	"github.com/stackerless/stackerless/pkg/reqbody"
 	"github.com/stackerless/stackerless/pkg/sandbox/faults"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
@@ -252,6 +254,8 @@ func (s *Sandbox) ConfigWith(creds aws.CredentialsProvider) aws.Config {
 	cfg := aws.Config{
 		Region:       s.opts.Region,
 		BaseEndpoint: aws.String(s.url),
+		// Reading large responses must not race the SDK's request body.
+		APIOptions: []func(*middleware.Stack) error{reqbody.HideWriteTo},
 	}
 	if creds != nil {
 		cfg.Credentials = aws.NewCredentialsCache(creds)

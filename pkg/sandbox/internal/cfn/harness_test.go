@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
+	"github.com/stackerless/stackerless/pkg/reqbody"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
@@ -327,6 +329,9 @@ func (e *env) client(account string) *cloudformation.Client {
 		BaseEndpoint: aws.String(e.srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKID"+account, "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		// Without it, large responses (events) fail one read in a few
+		// dozen with "use of closed network connection": see reqbody.
+		APIOptions: []func(*middleware.Stack) error{reqbody.HideWriteTo},
 	})
 }
 
