@@ -45,7 +45,10 @@ at start (or kept under --ca-dir), whose file is printed with how to trust it.
 
 Fault flags take API keys "service:Action", "service:*" or "*" (service is the
 SigV4 name: sts, iam, s3, cloudformation, ssm, events), e.g.
-  --throttle cloudformation:DescribeStacks=0.3 --server-errors 's3:*=5%' --latency '*=50ms'`,
+  --throttle cloudformation:DescribeStacks=0.3 --server-errors 's3:*=5%' --latency '*=50ms'
+The -after forms let the call take effect and then replace its response (a
+lost response: the client retries a call that already acted), e.g.
+  --server-errors-after cloudformation:CreateStack=0.5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd, f) },
 	}
@@ -57,6 +60,8 @@ SigV4 name: sts, iam, s3, cloudformation, ssm, events), e.g.
 	fl.DurationVar(&f.stackDuration, "stack-duration", f.stackDuration, "how long CloudFormation stack operations take")
 	fl.StringArrayVar(&f.faults.Throttle, "throttle", nil, "throttle a share of calls: API=share (0..1 or N%), repeatable")
 	fl.StringArrayVar(&f.faults.ServerErrors, "server-errors", nil, "answer a share of calls with a 5xx: API=share, repeatable")
+	fl.StringArrayVar(&f.faults.ThrottleAfter, "throttle-after", nil, "let a share of calls take effect, then answer throttled: API=share, repeatable")
+	fl.StringArrayVar(&f.faults.ServerErrorsAfter, "server-errors-after", nil, "let a share of calls take effect, then answer a 5xx: API=share, repeatable")
 	fl.StringArrayVar(&f.faults.Latency, "latency", nil, "add latency to calls: API=duration, repeatable")
 	fl.StringArrayVar(&f.faults.FailStacks, "fail-stack", nil, "make the stack NAME fail (NAME or NAME=reason), repeatable")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for fault injection (0 = random)")

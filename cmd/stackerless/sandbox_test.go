@@ -39,7 +39,8 @@ func TestSandboxCommand(t *testing.T) {
 	cmd.SetErr(&errOut)
 	caDir := filepath.Join(t.TempDir(), "ca")
 	cmd.SetArgs([]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--ca-dir", caDir, "--accounts", "b=222222222222,a=111111111111",
-		"--stack-duration", "10ms", "--throttle", "cloudformation:*=0.5", "--latency", "s3:*=1ms", "--fail-stack", "broken"})
+		"--stack-duration", "10ms", "--throttle", "cloudformation:*=0.5", "--latency", "s3:*=1ms", "--fail-stack", "broken",
+		"--server-errors-after", "cloudformation:CreateStack=0.5"})
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
 
@@ -97,6 +98,8 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--throttle", "cloudformation=0.5"}, "want service:Action"},
 		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--server-errors", "s3:*=2"}, "not a fraction"},
 		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--latency", "s3:*=soon"}, "not a duration"},
+		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--throttle-after", "s3=1"}, "--throttle-after: "},
+		{[]string{"sandbox", "--listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--server-errors-after", "s3:*"}, "--server-errors-after: "},
 		{[]string{"sandbox", "extra"}, "unknown command"},
 	}
 	for _, tt := range tests {

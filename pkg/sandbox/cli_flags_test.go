@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/stackerless/stackerless/pkg/sandbox"
@@ -21,18 +24,21 @@ import (
 )
 
 // TestFaultFlagsTakeEffect applies rules in the `stackerless sandbox` flag
-// forms (--throttle, --server-errors, --latency, --fail-stack) to a running
-// sandbox, as the command does, and checks each through the SDK.
+// forms (--throttle, --server-errors, --throttle-after, --server-errors-after,
+// --latency, --fail-stack) to a running sandbox, as the command does, and
+// checks each through the SDK.
 func TestFaultFlagsTakeEffect(t *testing.T) {
 	sb := sandboxtest.Start(t, func(o *sandbox.Options) {
 		o.Seed = 3
 		o.StackDuration = 20 * time.Millisecond
 	})
 	fl := faults.Flags{
-		Throttle:     []string{"sts:GetCallerIdentity=100%"},
-		ServerErrors: []string{"events:*=1"},
-		Latency:      []string{"cloudformation:ListExports=150ms"},
-		FailStacks:   []string{"boom=kaboom"},
+		Throttle:          []string{"sts:GetCallerIdentity=100%"},
+		ServerErrors:      []string{"events:*=1"},
+		ThrottleAfter:     []string{"iam:CreateRole=1"},
+		ServerErrorsAfter: []string{"ssm:PutParameter=100%"},
+		Latency:           []string{"cloudformation:ListExports=150ms"},
+		FailStacks:        []string{"boom=kaboom"},
 	}
 	if err := fl.Apply(sb.Faults()); err != nil {
 		t.Fatal(err)
@@ -74,6 +80,25 @@ func TestFaultFlagsTakeEffect(t *testing.T) {
 		retried(t, err, "InternalException")
 		if n := len(sb.Events()); n != 0 {
 			t.Errorf("%d events recorded through an injected 5xx", n)
+		}
+	})
+	// The -after forms: the call acts, then its answer is replaced.
+	t.Run("server errors after", func(t *testing.T) {
+		c := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.Retryer = twoAttempts() })
+		_, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/after"), Value: aws.String("v"), Type: ssmtypes.ParameterTypeString})
+		retried(t, err, "InternalServerError")
+		got, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/after")})
+		if err != nil || aws.ToString(got.Parameter.Value) != "v" {
+			t.Errorf("the parameter the lost call put: %v %v", got, err)
+		}
+	})
+	t.Run("throttle after", func(t *testing.T) {
+		c := iam.NewFromConfig(cfg, func(o *iam.Options) { o.Retryer = twoAttempts() })
+		_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("After"),
+			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`)})
+		retried(t, err, "Throttling")
+		if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("After")}); err != nil {
+			t.Errorf("the role the lost call created: %v", err)
 		}
 	})
 	t.Run("latency", func(t *testing.T) {

@@ -233,6 +233,10 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 				return svc, awsapi.Errorf(http.StatusServiceUnavailable, "RequestCanceled", "request canceled")
 			}
 		}
+		if d.After && d.Fault != faults.None {
+			// The call takes effect; its answer is lost on the way back.
+			svc.handler.ServeHTTP(lostResponse{header: http.Header{}}, r.WithContext(awsapi.WithCall(r.Context(), call)))
+		}
 		switch d.Fault {
 		case faults.Throttle:
 			return svc, throttleError(svc.proto)
@@ -244,6 +248,13 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	svc.handler.ServeHTTP(w, r.WithContext(awsapi.WithCall(r.Context(), call)))
 	return svc, nil
 }
+
+// lostResponse is a response nobody receives.
+type lostResponse struct{ header http.Header }
+
+func (l lostResponse) Header() http.Header         { return l.header }
+func (l lostResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (l lostResponse) WriteHeader(int)             {}
 
 func asAuthError(err error, p protocol) error {
 	var ae *authErr

@@ -6,6 +6,11 @@
 // Rules are keyed by API: "service:Action" (e.g. "cloudformation:DescribeStacks"),
 // "service:*" or "*". The most specific key that has a rule wins. Service names
 // are SigV4 signing names: sts, iam, s3, cloudformation, ssm, events.
+//
+// A fault fires before the call (the call has no effect, as AWS throttles) or
+// after it (the call takes effect and its response is lost: the client sees
+// the fault and retries a call that already acted, which only a request
+// token such as CloudFormation's ClientRequestToken makes safe).
 package faults
 
 import (
@@ -47,18 +52,23 @@ func (k Kind) String() string {
 // Decision is what the injector decided for one call.
 type Decision struct {
 	Fault Kind
+	// After says the call is served first and its response then replaced
+	// by the fault.
+	After bool
 	Delay time.Duration
 }
 
 // Injector holds fault rules. The zero value is not usable; call New.
 // An Injector is safe for concurrent use.
 type Injector struct {
-	mu       sync.Mutex
-	rnd      *rand.Rand
-	throttle map[string]float64
-	errs     map[string]float64
-	latency  map[string]time.Duration
-	stacks   map[string]string
+	mu            sync.Mutex
+	rnd           *rand.Rand
+	throttle      map[string]float64
+	errs          map[string]float64
+	throttleAfter map[string]float64
+	errsAfter     map[string]float64
+	latency       map[string]time.Duration
+	stacks        map[string]string
 }
 
 // New returns an injector with no rules. seed 0 draws from a random source;
@@ -71,11 +81,13 @@ func New(seed int64) *Injector {
 		src = rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)
 	}
 	return &Injector{
-		rnd:      rand.New(src),
-		throttle: map[string]float64{},
-		errs:     map[string]float64{},
-		latency:  map[string]time.Duration{},
-		stacks:   map[string]string{},
+		rnd:           rand.New(src),
+		throttle:      map[string]float64{},
+		errs:          map[string]float64{},
+		throttleAfter: map[string]float64{},
+		errsAfter:     map[string]float64{},
+		latency:       map[string]time.Duration{},
+		stacks:        map[string]string{},
 	}
 }
 
@@ -89,6 +101,19 @@ func (f *Injector) Throttle(api string, share float64) error {
 // share 0 removes the rule.
 func (f *Injector) ServerErrors(api string, share float64) error {
 	return f.setShare(f.errs, api, share)
+}
+
+// ThrottleAfter makes share (0..1) of the calls matching api take effect and
+// then answer with a throttling error. share 0 removes the rule.
+func (f *Injector) ThrottleAfter(api string, share float64) error {
+	return f.setShare(f.throttleAfter, api, share)
+}
+
+// ServerErrorsAfter makes share (0..1) of the calls matching api take effect
+// and then answer with a 5xx, as when a response is lost on its way back.
+// share 0 removes the rule.
+func (f *Injector) ServerErrorsAfter(api string, share float64) error {
+	return f.setShare(f.errsAfter, api, share)
 }
 
 // Latency delays every call matching api by d. d 0 removes the rule.
@@ -141,12 +166,15 @@ func (f *Injector) Reset() {
 	defer f.mu.Unlock()
 	clear(f.throttle)
 	clear(f.errs)
+	clear(f.throttleAfter)
+	clear(f.errsAfter)
 	clear(f.latency)
 	clear(f.stacks)
 }
 
-// Decide draws the fault for one call to service:action. Throttling is drawn
-// before server errors.
+// Decide draws the fault for one call to service:action: throttling, then
+// server errors, before the call, then the same after it. Only rules that
+// match draw, so a seed gives the same sequence for the same rules.
 func (f *Injector) Decide(service, action string) Decision {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -154,12 +182,20 @@ func (f *Injector) Decide(service, action string) Decision {
 	if lat, ok := lookup(f.latency, service, action); ok {
 		d.Delay = lat
 	}
-	if share, ok := lookup(f.throttle, service, action); ok && f.rnd.Float64() < share {
-		d.Fault = Throttle
-		return d
-	}
-	if share, ok := lookup(f.errs, service, action); ok && f.rnd.Float64() < share {
-		d.Fault = ServerError
+	for _, r := range []struct {
+		shares map[string]float64
+		kind   Kind
+		after  bool
+	}{
+		{f.throttle, Throttle, false},
+		{f.errs, ServerError, false},
+		{f.throttleAfter, Throttle, true},
+		{f.errsAfter, ServerError, true},
+	} {
+		if share, ok := lookup(r.shares, service, action); ok && f.rnd.Float64() < share {
+			d.Fault, d.After = r.kind, r.after
+			return d
+		}
 	}
 	return d
 }
@@ -250,34 +286,39 @@ func ParseStackFailure(spec string) (name, reason string, err error) {
 }
 
 // Flags are fault rules in the forms the `stackerless sandbox` flags take
-// (--throttle, --server-errors, --latency, --fail-stack), so that the command
-// and the tests apply them the same way.
+// (--throttle, --server-errors, --throttle-after, --server-errors-after,
+// --latency, --fail-stack), so that the command and the tests apply them the
+// same way.
 type Flags struct {
-	Throttle     []string // API=share
-	ServerErrors []string // API=share
-	Latency      []string // API=duration
-	FailStacks   []string // NAME or NAME=reason
+	Throttle          []string // API=share
+	ServerErrors      []string // API=share
+	ThrottleAfter     []string // API=share
+	ServerErrorsAfter []string // API=share
+	Latency           []string // API=duration
+	FailStacks        []string // NAME or NAME=reason
 }
 
 // Apply adds every rule to f. The first bad rule stops it with an error that
 // names its flag; the rules before it stay applied.
 func (fl Flags) Apply(f *Injector) error {
-	for _, spec := range fl.Throttle {
-		api, share, err := ParseShare(spec)
-		if err == nil {
-			err = f.Throttle(api, share)
-		}
-		if err != nil {
-			return fmt.Errorf("--throttle: %w", err)
-		}
-	}
-	for _, spec := range fl.ServerErrors {
-		api, share, err := ParseShare(spec)
-		if err == nil {
-			err = f.ServerErrors(api, share)
-		}
-		if err != nil {
-			return fmt.Errorf("--server-errors: %w", err)
+	for _, shares := range []struct {
+		flag  string
+		specs []string
+		set   func(string, float64) error
+	}{
+		{"--throttle", fl.Throttle, f.Throttle},
+		{"--server-errors", fl.ServerErrors, f.ServerErrors},
+		{"--throttle-after", fl.ThrottleAfter, f.ThrottleAfter},
+		{"--server-errors-after", fl.ServerErrorsAfter, f.ServerErrorsAfter},
+	} {
+		for _, spec := range shares.specs {
+			api, share, err := ParseShare(spec)
+			if err == nil {
+				err = shares.set(api, share)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", shares.flag, err)
+			}
 		}
 	}
 	for _, spec := range fl.Latency {

@@ -83,6 +83,33 @@ func TestDecide(t *testing.T) {
 		t.Error("share 2 accepted")
 	}
 
+	// After-rules: the call is served, then its answer replaced; a rule
+	// before the call wins over one after it.
+	f.Reset()
+	must(f.ServerErrorsAfter("cloudformation:CreateStack", 1))
+	must(f.ThrottleAfter("cloudformation:ExecuteChangeSet", 1))
+	if d := f.Decide("cloudformation", "CreateStack"); d.Fault != ServerError || !d.After {
+		t.Fatalf("cloudformation:CreateStack = %+v, want a server error after the call", d)
+	}
+	if d := f.Decide("cloudformation", "ExecuteChangeSet"); d.Fault != Throttle || !d.After {
+		t.Fatalf("cloudformation:ExecuteChangeSet = %+v, want throttling after the call", d)
+	}
+	if d := f.Decide("cloudformation", "DescribeStacks"); d.Fault != None || d.After {
+		t.Fatalf("cloudformation:DescribeStacks = %+v", d)
+	}
+	must(f.Throttle("cloudformation:*", 1))
+	if d := f.Decide("cloudformation", "CreateStack"); d.Fault != Throttle || d.After {
+		t.Fatalf("with a throttle rule before the call, CreateStack = %+v", d)
+	}
+	must(f.ServerErrorsAfter("cloudformation:CreateStack", 0))
+	if err := f.ServerErrorsAfter("cloudformation", 0.5); err == nil {
+		t.Error("bad API key accepted for an after-rule")
+	}
+	f.Reset()
+	if d := f.Decide("cloudformation", "ExecuteChangeSet"); d.Fault != None {
+		t.Fatalf("after Reset: %+v", d)
+	}
+
 	f.FailStack("vpc", "")
 	if reason, ok := f.StackFailure("vpc"); !ok || reason == "" {
 		t.Fatalf("StackFailure(vpc) = %q %v", reason, ok)
@@ -122,10 +149,12 @@ func TestDecideShareIsDeterministic(t *testing.T) {
 func TestFlagsApply(t *testing.T) {
 	f := New(1)
 	fl := Flags{
-		Throttle:     []string{"sts:AssumeRole=100%"},
-		ServerErrors: []string{"s3:*=1"},
-		Latency:      []string{"ssm:*=30ms"},
-		FailStacks:   []string{"vpc=kaboom", "plain"},
+		Throttle:          []string{"sts:AssumeRole=100%"},
+		ServerErrors:      []string{"s3:*=1"},
+		ThrottleAfter:     []string{"iam:CreateRole=1"},
+		ServerErrorsAfter: []string{"cloudformation:CreateStack=100%"},
+		Latency:           []string{"ssm:*=30ms"},
+		FailStacks:        []string{"vpc=kaboom", "plain"},
 	}
 	if err := fl.Apply(f); err != nil {
 		t.Fatal(err)
@@ -138,6 +167,12 @@ func TestFlagsApply(t *testing.T) {
 	}
 	if d := f.Decide("s3", "GetObject"); d.Fault != ServerError {
 		t.Errorf("s3:GetObject = %+v", d)
+	}
+	if d := f.Decide("iam", "CreateRole"); d.Fault != Throttle || !d.After {
+		t.Errorf("iam:CreateRole = %+v", d)
+	}
+	if d := f.Decide("cloudformation", "CreateStack"); d.Fault != ServerError || !d.After {
+		t.Errorf("cloudformation:CreateStack = %+v", d)
 	}
 	if d := f.Decide("ssm", "GetParameter"); d.Delay != 30*time.Millisecond {
 		t.Errorf("ssm:GetParameter = %+v", d)
@@ -155,6 +190,8 @@ func TestFlagsApply(t *testing.T) {
 	}{
 		{"throttle", Flags{Throttle: []string{"sts=1"}}, "--throttle: "},
 		{"server errors", Flags{ServerErrors: []string{"s3:*=2"}}, "--server-errors: "},
+		{"throttle after", Flags{ThrottleAfter: []string{"s3:*"}}, "--throttle-after: "},
+		{"server errors after", Flags{ServerErrorsAfter: []string{"s3=1"}}, "--server-errors-after: "},
 		{"latency", Flags{Latency: []string{"s3:*=soon"}}, "--latency: "},
 		{"fail stack", Flags{FailStacks: []string{"=why"}}, "--fail-stack: "},
 	} {
