@@ -69,14 +69,14 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 	}
 	if existing != nil {
 		st := existing.Status
+		if s.CreateUnanswered || st.InProgress() && s.Reason != "waiting" {
+			// A retried Advance finds the operation it started itself.
+			if own, err := e.resumeOwn(ctx, run, cf, s, existing); own || err != nil {
+				return err
+			}
+		}
 		switch {
 		case st.InProgress():
-			if s.Reason != "waiting" {
-				// A retried Advance finds the operation it started itself.
-				if own, err := e.resumeOwn(ctx, run, cf, s, existing); own || err != nil {
-					return err
-				}
-			}
 			if s.Spec.WaitInProgress {
 				if s.Reason != "waiting" {
 					e.set(s, Pending, "waiting")
@@ -118,6 +118,7 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		id, err := cf.Create(ctx, in)
 		if err != nil {
 			s.Attempt-- // a retry must send the same token
+			s.CreateUnanswered = isTransient(err)
 			return err
 		}
 		s.StackID, s.Phase = id, PhaseCreate
@@ -149,17 +150,18 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 	return nil
 }
 
-// resumeOwn handles a stack found in progress at its start: when that
-// operation is the one this step started in an Advance whose result was
-// lost (a Lambda retry), resending the call with the same ClientRequestToken
-// gets CloudFormation's first answer, and the step follows that operation.
-// Someone else's operation rejects the token, and own is false. Only
-// transient errors are returned.
+// resumeOwn handles a stack found in progress at its start, or found at all
+// after a CreateStack that got no answer: when that operation is the one
+// this step started in an Advance whose result was lost (a Lambda retry, a
+// lost response), resending the call with the same ClientRequestToken gets
+// CloudFormation's first answer, and the step follows that operation, even
+// if it has finished since. Someone else's operation rejects the token, and
+// own is false. Only transient errors are returned.
 func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *StackState, existing *cfn.Stack) (own bool, err error) {
 	var prior *cfn.Stack
-	switch existing.Status {
-	case "CREATE_IN_PROGRESS":
-	case "UPDATE_IN_PROGRESS":
+	switch {
+	case existing.Status == "CREATE_IN_PROGRESS" || s.CreateUnanswered:
+	case existing.Status == "UPDATE_IN_PROGRESS":
 		if e.Options.Interactive || s.Spec.Protected {
 			return false, nil // these go through change sets, named per attempt
 		}
@@ -176,6 +178,9 @@ func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *
 	if prior == nil {
 		in.Token = run.token(s, "create")
 		id, err := cf.Create(ctx, in)
+		if err == nil || !isTransient(err) {
+			s.CreateUnanswered = false // answered: ours or not
+		}
 		if err != nil || id != existing.ID {
 			s.Attempt--
 			return false, transientOnly(err)
@@ -244,6 +249,7 @@ func (e *Engine) createChangeSet(ctx context.Context, run *Run, cf CloudFormatio
 	s.Sent = &Sent{OldParameters: old, Parameters: newParameterValues(in.Parameters, old), OutputValues: prep.OutputValues}
 	in.Token = name
 	if _, err := cf.CreateChangeSet(ctx, in, name, typ); err != nil {
+		s.Attempt-- // a retry must find the change set this call may have created
 		return err
 	}
 	s.ChangeSet, s.ChangeSetType, s.Phase = name, typ, PhaseChangeSet

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/stackerless/stackerless/pkg/cfn"
 )
@@ -90,6 +93,12 @@ type Options struct {
 	ReplacementsOnly bool
 	Tail             bool
 	ServiceRole      string
+	// RetryFor bounds how long a stack's step may keep failing on transient
+	// errors (throttling, server errors, network) before the stack fails with
+	// the error, as stacker fails a step whose call raised; zero never gives
+	// up. Until then each such failure ends the Advance, which the driver
+	// calls again after a backoff (RetryDelay).
+	RetryFor time.Duration
 }
 
 // Engine advances runs. It holds no run state of its own.
@@ -114,14 +123,15 @@ func (e *Engine) debug(msg string, s *StackState, args ...any) {
 // whose dependencies are done, fails dependents of failed stacks and sets
 // run.Done when nothing is left to do. It never waits on CloudFormation.
 // An error means a transient failure (throttling, network) after the SDK's
-// retries: the run is consistent and the same Advance may be called again.
+// retries, or ctx ending: the run is consistent and the same Advance may be
+// called again, after a backoff (RetryDelay).
 func (e *Engine) Advance(ctx context.Context, run *Run) error {
 	run.Steps++
 	for _, s := range run.Stacks {
 		if !e.inFlight(s) {
 			continue
 		}
-		if err := e.guard(s, e.poll(ctx, run, s)); err != nil {
+		if err := e.guard(ctx, s, e.poll(ctx, run, s)); err != nil {
 			return err
 		}
 	}
@@ -140,7 +150,7 @@ func (e *Engine) Advance(ctx context.Context, run *Run) error {
 			if !ready || !e.slotFree(run) {
 				continue
 			}
-			if err := e.guard(s, e.start(ctx, run, s)); err != nil {
+			if err := e.guard(ctx, s, e.start(ctx, run, s)); err != nil {
 				return err
 			}
 			if s.State.Terminal() {
@@ -197,24 +207,58 @@ func (e *Engine) depsDone(run *Run, s *StackState) (ready, failed bool) {
 }
 
 // guard turns a stack's error into its failure, except for transient errors,
-// which abort the step so the caller can retry it.
-func (e *Engine) guard(s *StackState, err error) error {
+// which abort the step so the caller can retry it, until the stack's retry
+// deadline (Options.RetryFor after its first failure in a row) has passed.
+func (e *Engine) guard(ctx context.Context, s *StackState, err error) error {
 	if err == nil {
+		s.RetryUntil = time.Time{}
 		return nil
 	}
-	if isTransient(err) {
+	if ctx.Err() != nil {
 		return fmt.Errorf("advance %s: %w", s.Name, err)
+	}
+	if isTransient(err) {
+		now := time.Now()
+		if s.RetryUntil.IsZero() && e.Options.RetryFor > 0 {
+			s.RetryUntil = now.Add(e.Options.RetryFor)
+		}
+		if s.RetryUntil.IsZero() || now.Before(s.RetryUntil) {
+			return fmt.Errorf("advance %s: %w", s.Name, err)
+		}
+		e.debug("giving up", s, "error", err.Error(), "retry_for", e.Options.RetryFor)
 	}
 	e.set(s, Failed, err.Error())
 	return nil
 }
 
+// isTransient reports whether err may pass by itself: the SDK gave up
+// retrying (attempts or its retry quota spent), or the error is one the SDK
+// retries (throttling, 5xx, connection errors), or a deadline passed.
 func isTransient(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var maxAttempts *retry.MaxAttemptsError
-	return errors.As(err, &maxAttempts)
+	var quota ratelimit.QuotaExceededError
+	if errors.As(err, &maxAttempts) || errors.As(err, &quota) {
+		return true
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// RetryDelay is how long a driver waits before the next Advance after the
+// failures-th transient failure in a row: a random time ("full jitter", so
+// that many runs do not retry in step) below an exponential bound that
+// starts at one second, or at max when that is smaller, and stops at max.
+func RetryDelay(failures int, max time.Duration) time.Duration {
+	if max <= 0 || failures <= 0 {
+		return 0
+	}
+	bound := min(time.Second, max)
+	for i := 1; i < failures && bound < max; i++ {
+		bound *= 2
+	}
+	return rand.N(min(bound, max) + 1)
 }
 
 // set changes a step's status and reports it when it differs.

@@ -112,6 +112,13 @@ type StackState struct {
 	Approved bool `json:"approved,omitempty"`
 	// FailureReason is CloudFormation's reason for the first failed resource.
 	FailureReason string `json:"failure_reason,omitempty"`
+	// RetryUntil is set while the step fails on transient errors: past it,
+	// the stack fails with the error (Options.RetryFor).
+	RetryUntil time.Time `json:"retry_until,omitzero"`
+	// CreateUnanswered records a CreateStack that got no answer: it may
+	// have created the stack, so the retry sends it again with the same
+	// token to find out.
+	CreateUnanswered bool `json:"create_unanswered,omitempty"`
 
 	Spec Spec `json:"spec"`
 }
