@@ -50,6 +50,7 @@ type stackerFlags struct {
 	verbose          bool
 	dump             string
 	pollInterval     time.Duration
+	retryFor         time.Duration
 }
 
 // registerCommon adds the options every stacker command takes.
@@ -88,6 +89,7 @@ func (f *stackerFlags) register(cmd *cobra.Command, action engine.Action) {
 	fl.IntVarP(&f.maxParallel, "max-parallel", "j", 0, "stacks in flight at once (0 = no limit)")
 	fl.BoolVarP(&f.tail, "tail", "t", false, "print stack events as they happen")
 	fl.DurationVar(&f.pollInterval, "poll-interval", pollIntervalDefault(), "how often to poll CloudFormation; the default comes from STACKER_STACK_POLL_TIME (seconds), as in stacker")
+	fl.DurationVar(&f.retryFor, "retry-for", 10*time.Minute, "how long a stack keeps retrying AWS calls that are throttled or fail on AWS's side before it fails (0 = no limit)")
 	switch action {
 	case engine.Destroy:
 		fl.BoolVarP(&f.forceDestroy, "force", "f", false, "destroy the stacks (without it, only print the plan)")
@@ -268,7 +270,7 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 		Options: engine.Options{
 			MaxParallel: f.maxParallel, Interactive: f.interactive, RecreateFailed: f.recreateFailed,
 			ContinueRollback: f.continueRollback, ReplacementsOnly: f.replacementsOnly, Tail: f.tail,
-			ServiceRole: proj.Config.ServiceRole,
+			ServiceRole: proj.Config.ServiceRole, RetryFor: f.retryFor,
 		},
 	}
 	if f.verbose {
@@ -298,22 +300,27 @@ func configExit(err error) error {
 }
 
 // drive advances run until it is done, starting a step every poll interval.
-// Transient errors are retried with backoff a few times.
+// A step that fails on a transient error (throttling, server errors, network)
+// is tried again after a random backoff of at most one interval, however
+// often: the engine fails a stack whose calls keep failing past --retry-for.
 func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval time.Duration) error {
-	retries := 0
+	failures := 0
 	for {
 		started := time.Now()
 		if err := eng.Advance(ctx, run); err != nil {
-			retries++
-			if retries > 5 || ctx.Err() != nil {
+			if ctx.Err() != nil {
 				return err
 			}
-			if err := sleep(ctx, time.Duration(retries)*time.Second); err != nil {
+			failures++
+			if eng.Log != nil {
+				eng.Log.Debug("step failed, retrying", "failures", failures, "error", err.Error())
+			}
+			if err := sleep(ctx, engine.RetryDelay(failures, interval)); err != nil {
 				return err
 			}
 			continue
 		}
-		retries = 0
+		failures = 0
 		if run.Done {
 			return nil
 		}

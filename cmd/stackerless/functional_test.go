@@ -22,11 +22,11 @@ type cli struct {
 	dir string
 }
 
-// newCLI starts a sandbox and points the SDK's own settings at it (no
-// special flag), with master's root keys and fast polling.
-func newCLI(t *testing.T) (*cli, *sandbox.Sandbox) {
+// newCLI starts a sandbox (opts adjust its options) and points the SDK's own
+// settings at it (no special flag), with master's root keys and fast polling.
+func newCLI(t *testing.T, opts ...func(*sandbox.Options)) (*cli, *sandbox.Sandbox) {
 	t.Helper()
-	sb := sandboxtest.Start(t)
+	sb := sandboxtest.Start(t, opts...)
 	master, _ := sb.Account("master")
 	t.Setenv("AWS_ENDPOINT_URL", sb.URL())
 	t.Setenv("AWS_ACCESS_KEY_ID", master.AccessKeyID)
