@@ -19,7 +19,9 @@ func (e *Engine) startDestroy(ctx context.Context, run *Run, s *StackState) erro
 	if err != nil {
 		return err
 	}
-	stack, err := cf.Describe(ctx, s.FQN)
+	// By ID once known: a deletion whose answer was lost may have finished,
+	// and only the ID still finds the deleted stack.
+	stack, err := cf.Describe(ctx, stackRef(s))
 	if err != nil {
 		return err
 	}

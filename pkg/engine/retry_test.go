@@ -184,6 +184,23 @@ func TestLostResponses(t *testing.T) {
 		}
 	})
 
+	t.Run("delete", func(t *testing.T) {
+		w.build(oneStack("lostdel", "gone", "echo.yaml", ""), engine.Options{})
+		id := aws.ToString(describe(t, c, "lostdel-gone").StackId)
+		p, run := w.plan(oneStack("lostdel", "gone", "echo.yaml", ""), engine.Destroy)
+		e, rec := newEngine(p, engine.Options{RetryFor: time.Hour})
+		lose(t, e, run, "cloudformation:DeleteStack")
+		// The deletion the lost call started finishes before the retry.
+		waiter := cloudformation.NewStackDeleteCompleteWaiter(c, func(o *cloudformation.StackDeleteCompleteWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 10*time.Millisecond, 20*time.Millisecond
+		})
+		if err := waiter.Wait(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(id)}, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		finish(t, e, run)
+		rec.expect(t, "gone: complete (stack destroyed)")
+	})
+
 	t.Run("execute change set", func(t *testing.T) {
 		w.build(oneStack("lostcs", "vault", "echo.yaml", ""), engine.Options{})
 		p, run := w.plan(oneStack("lostcs", "vault", "echo2.yaml", "    protected: true\n"), engine.Build)
