@@ -279,7 +279,7 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 	// Asked on stdin, as stacker does (also when it is a pipe); closed or
 	// empty input means nobody is there and protected stacks stop for approval.
 	eng.Approver = &promptApprover{in: bufio.NewReader(cmd.InOrStdin()), out: cmd.OutOrStdout(), log: log}
-	if err := drive(ctx, eng, run, f.pollInterval); err != nil {
+	if err := drive(ctx, eng, run, f.pollInterval, log); err != nil {
 		return err
 	}
 	if waiting := run.AwaitingApproval(); len(waiting) > 0 {
@@ -299,11 +299,16 @@ func configExit(err error) error {
 	return err
 }
 
+// persistentFailures is how many failed steps in a row earn a warning: a
+// blip passes unseen, a lasting problem (a wrong endpoint, an outage) does not
+// go unexplained until --retry-for runs out.
+const persistentFailures = 5
+
 // drive advances run until it is done, starting a step every poll interval.
 // A step that fails on a transient error (throttling, server errors, network)
 // is tried again after a random backoff of at most one interval, however
 // often: the engine fails a stack whose calls keep failing past --retry-for.
-func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval time.Duration) error {
+func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval time.Duration, warn io.Writer) error {
 	failures := 0
 	for {
 		started := time.Now()
@@ -312,6 +317,9 @@ func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval ti
 				return err
 			}
 			failures++
+			if failures == persistentFailures {
+				fmt.Fprintf(warn, "warning: AWS calls keep failing, retrying (--retry-for bounds it): %v\n", err)
+			}
 			if eng.Log != nil {
 				eng.Log.Debug("step failed, retrying", "failures", failures, "error", err.Error())
 			}

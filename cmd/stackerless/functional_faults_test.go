@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"regexp"
 	"testing"
 
@@ -45,7 +47,7 @@ func TestFunctionalBuildConvergesUnderThrottling(t *testing.T) {
 	cfg := c.writeConfig("faults.yaml", faultsConfig)
 	r := c.run("", "build", cfg)
 	r.expect(t, 0, "base: complete (creating new stack)", "left: complete (creating new stack)", "right: complete (creating new stack)")
-	r.lacks(t, "failed")
+	r.lacks(t, ": failed (")
 }
 
 // TestFunctionalGiveUpThenRerun: when calls keep failing past --retry-for,
@@ -73,5 +75,29 @@ func TestFunctionalGiveUpThenRerun(t *testing.T) {
 	sb.Faults().Reset()
 	r = c.run("", "build", cfg)
 	r.expect(t, 0, "left: complete (creating new stack)", "right: complete (creating new stack)")
-	r.lacks(t, "failed")
+	r.lacks(t, ": failed (", "warning: AWS calls keep failing")
+}
+
+// TestFunctionalWarnsOnLastingFailures: a run whose calls keep failing says
+// so after a few steps instead of waiting silently for --retry-for (here
+// without a limit, until Ctrl-C).
+func TestFunctionalWarnsOnLastingFailures(t *testing.T) {
+	c, _ := newFaultyCLI(t, faults.Flags{Throttle: []string{"cloudformation:CreateStack=1"}})
+	cfg := c.writeConfig("faults.yaml", faultsConfig)
+	t.Chdir(c.dir)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := &watchedBuffer{marker: "warning: AWS calls keep failing", onMatch: cancel}
+	cmd := newRootCommand()
+	cmd.SetArgs([]string{"build", "--retry-for", "0", cfg})
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	err := cmd.ExecuteContext(ctx)
+	t.Logf("$ stackerless build --retry-for 0 %s\n%s", cfg, out.String())
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("build ended with %v, want it stopped by the cancel", err)
+	}
+	r := result{out: out.String()}
+	r.expect(t, 0, "warning: AWS calls keep failing, retrying (--retry-for bounds it): advance base: create stack faults-base: ", "Throttling")
+	r.lacks(t, ": failed (")
 }
