@@ -5,17 +5,24 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 # Go packages; the CDK app (infra/) and the Lambdas (functions/) join when they exist.
 PKGS := ./pkg/... ./cmd/...
 
-.PHONY: build test unit conformance lint bench fuzz clean demo
+.PHONY: build test unit conformance lint bench fuzz clean demo node_modules
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stackerless
 
 ## demo: start a local AWS sandbox and deploy the cross-account example into it, step by step.
-demo:
+demo: node_modules
 	$(GO) run ./cmd/stackerless demo
 
 ## test: lint, unit and sandbox tests, then the AWS CLI conformance script.
-test: lint unit conformance
+test: node_modules lint unit conformance
+
+## node_modules: the pinned Node packages (package-lock.json) the sandbox's
+## Step Functions runs; `npm ci` again only when the lock file changes.
+node_modules: node_modules/.installed
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 unit:
 	$(GO) test -count=1 $(PKGS)
@@ -33,7 +40,7 @@ lint:
 ## 10,000-stack config): they run a fixed number of times instead of for 1s.
 BENCH_HEAVY := Memory|10k
 BENCH_HEAVY_TIME ?= 3x
-bench:
+bench: node_modules
 	$(GO) test -run '^$$' -bench . -skip '$(BENCH_HEAVY)' -benchmem $(PKGS)
 	$(GO) test -run '^$$' -bench '$(BENCH_HEAVY)' -benchtime=$(BENCH_HEAVY_TIME) -benchmem $(PKGS)
 
