@@ -1,11 +1,13 @@
 package sandbox
 
 import (
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/asl"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/cfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/sfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/ssm"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/sts"
 )
@@ -18,6 +20,7 @@ type backends struct {
 	close    func()
 	ssm      *ssm.Service
 	events   *events.Service
+	sfn      *sfn.Service
 }
 
 func newBackends(s *Sandbox) *backends {
@@ -44,9 +47,16 @@ func newBackends(s *Sandbox) *backends {
 	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, Faults: s.faults,
 		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
-	b.close = cfnsvc.Close
 	b.events = events.New(authz)
 	b.services["events"].handler = b.events
+	interp := asl.New(asl.Options{Logger: s.opts.Logger})
+	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: s.opts.Tasks, Interpreter: interp, Now: s.opts.Now})
+	b.services["states"].handler = b.sfn
+	b.close = func() {
+		cfnsvc.Close()
+		b.sfn.Close()
+		interp.Close()
+	}
 	return b
 }
 

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/sfn"
 )
 
 // AccountSpec names one account of the sandbox.
@@ -40,7 +42,16 @@ type Options struct {
 	Now func() time.Time
 	// Seed, if non-zero, makes fault injection deterministic.
 	Seed int64
+	// Tasks runs the Lambda functions of Step Functions Task states. Until
+	// the sandbox serves Lambda Invoke itself it is nil by default, and every
+	// Task fails with Lambda.ServiceException; tests of state machines give
+	// a Go stand-in.
+	Tasks TaskInvoker
 }
+
+// TaskInvoker runs a Step Functions Task state's function as the state
+// machine's role (see sfn.TaskInvoker).
+type TaskInvoker = sfn.TaskInvoker
 
 // DefaultOptions returns the options `stackerless sandbox` starts with.
 func DefaultOptions() Options {

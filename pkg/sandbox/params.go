@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
@@ -29,6 +30,7 @@ var apiParams = sync.OnceValue(func() map[string]map[string][]string {
 		"sts":            inputFields(reflect.TypeOf(&sts.Client{})),
 		"ssm":            inputFields(reflect.TypeOf(&ssm.Client{})),
 		"events":         inputFields(reflect.TypeOf(&eventbridge.Client{})),
+		"states":         inputFields(reflect.TypeOf(&sfn.Client{})),
 	}
 })
 
@@ -91,13 +93,32 @@ func checkJSONParams(service, action string, body []byte) error {
 	return nil
 }
 
+// camelMembers are the services whose JSON members start lower-case
+// (stateMachineArn) where the SDK's field names start upper-case.
+var camelMembers = map[string]bool{"states": true}
+
 func checkParam(service, action, name, code string) error {
 	fields, ok := apiParams()[service][action]
 	if !ok {
 		return nil
 	}
-	if _, found := slices.BinarySearch(fields, name); !found {
+	field := name
+	if camelMembers[service] {
+		field = strings.ToUpper(name[:min(1, len(name))]) + name[min(1, len(name)):]
+	}
+	if _, found := slices.BinarySearch(fields, field); !found || camelMembers[service] && field == name {
+		if camelMembers[service] {
+			fields = lowerFirst(fields)
+		}
 		return awsapi.Errorf(http.StatusBadRequest, code, "Unknown parameter in input: %q, must be one of: %s", name, strings.Join(fields, ", "))
 	}
 	return nil
+}
+
+func lowerFirst(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n[:1]) + n[1:]
+	}
+	return out
 }

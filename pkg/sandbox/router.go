@@ -26,7 +26,7 @@ type protocol int
 
 const (
 	protoQuery protocol = iota // form body, XML responses (sts, iam, cloudformation)
-	protoJSON                  // JSON 1.1 with X-Amz-Target (ssm, events)
+	protoJSON                  // JSON 1.0/1.1 with X-Amz-Target (ssm, events, states)
 	protoREST                  // REST/XML (s3)
 )
 
@@ -57,6 +57,7 @@ func newServices() map[string]*service {
 		"s3":             {name: "s3", proto: protoREST, serverError: "InternalError"},
 		"ssm":            {name: "ssm", proto: protoJSON, jsonPrefix: "AmazonSSM.", serverError: "InternalServerError"},
 		"events":         {name: "events", proto: protoJSON, jsonPrefix: "AWSEvents.", serverError: "InternalException"},
+		"states":         {name: "states", proto: protoJSON, jsonPrefix: "AWSStepFunctions.", serverError: "InternalFailure"},
 	}
 }
 

@@ -344,6 +344,12 @@ func (p *process) newID() string {
 	return strconv.Itoa(p.nextID)
 }
 
+// Ready starts the Node process unless it runs already.
+func (in *Interpreter) Ready(ctx context.Context) error {
+	_, err := in.get(ctx)
+	return err
+}
+
 // Validate checks a definition with the interpreter's own validator
 // (asl-validator, with ARN and path checks) and returns its problems, one
 // per line of its report; none means the interpreter accepts it.

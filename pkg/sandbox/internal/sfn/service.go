@@ -1,0 +1,159 @@
+// Package sfn is the sandbox's Step Functions: the JSON 1.0 API
+// (AWSStepFunctions.*) for state machines and their executions, which run
+// the definitions through aws-local-stepfunctions (package asl) with AWS's
+// context object, Task defaults, error names and execution history.
+//
+// Task states whose Resource is a Lambda function ARN are run by a
+// TaskInvoker with a session of the state machine's role, so the role's
+// lambda:InvokeFunction permission decides as on AWS. What the local
+// interpreter cannot run (JSONata, variables, Distributed Map, service
+// integrations, activities, .waitForTaskToken) is refused at
+// CreateStateMachine with a message saying it is a limit of the sandbox.
+package sfn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/asl"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+)
+
+// ServicePrincipal is the principal Step Functions assumes state machine roles as.
+const ServicePrincipal = "states.amazonaws.com"
+
+// Roles issues the role sessions a state machine's executions act with.
+type Roles interface {
+	// AssumeRoleAsService returns the identity of a session of roleARN taken
+	// by service, or AccessDenied when the role's trust policy does not let
+	// service in (or the role does not exist).
+	AssumeRoleAsService(service, roleARN, sessionName string) (awsapi.Caller, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	// Authorizer decides every API call (states:<Action>) and iam:PassRole.
+	Authorizer awsapi.Authorizer
+	// Roles checks state machine roles and issues their sessions. Required.
+	Roles Roles
+	// Tasks runs Task states; nil fails every Task with Lambda.ServiceException.
+	Tasks TaskInvoker
+	// Interpreter runs definitions. Required.
+	Interpreter *asl.Interpreter
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Service is the Step Functions API; it implements http.Handler.
+type Service struct {
+	opts     Options
+	now      func() time.Time
+	pageSize int
+	// ctx ends the Task invocations still running when the service closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	machines   map[string]*machine   // by ARN
+	executions map[string]*execution // by ARN
+}
+
+// New returns a Step Functions service with no state machines.
+func New(opts Options) *Service {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{opts: opts, now: now, pageSize: 100, ctx: ctx, cancel: cancel,
+		machines: map[string]*machine{}, executions: map[string]*execution{}}
+}
+
+// Close stops running executions' Task invocations; the interpreter is
+// closed by its owner.
+func (s *Service) Close() { s.cancel() }
+
+type handler func(s *Service, ctx context.Context, call *awsapi.Call, body []byte) (any, error)
+
+var handlers = map[string]handler{
+	"CreateStateMachine":   (*Service).createStateMachine,
+	"DescribeStateMachine": (*Service).describeStateMachine,
+	"UpdateStateMachine":   (*Service).updateStateMachine,
+	"DeleteStateMachine":   (*Service).deleteStateMachine,
+	"ListStateMachines":    (*Service).listStateMachines,
+	"StartExecution":       (*Service).startExecution,
+	"DescribeExecution":    (*Service).describeExecution,
+	"ListExecutions":       (*Service).listExecutions,
+	"StopExecution":        (*Service).stopExecution,
+	"GetExecutionHistory":  (*Service).getExecutionHistory,
+}
+
+// json10 makes awsapi's JSON writers answer with JSON 1.0's content type.
+type json10 struct{ http.ResponseWriter }
+
+func (w json10) WriteHeader(code int) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP serves one authenticated JSON 1.0 request.
+func (s *Service) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := json10{rw}
+	call := awsapi.CallFrom(r.Context())
+	if call == nil || call.Caller == nil {
+		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
+		return
+	}
+	h := handlers[call.Action]
+	if h == nil {
+		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's Step Functions does not support the operation %s.", call.Action))
+		return
+	}
+	var body json.RawMessage
+	if err := awsapi.DecodeJSON(r, &body); err != nil {
+		awsapi.WriteJSONError(w, call, err)
+		return
+	}
+	out, err := h(s, r.Context(), call, body)
+	if err != nil {
+		awsapi.WriteJSONError(w, call, err)
+		return
+	}
+	awsapi.WriteJSON(w, call, out)
+}
+
+// decode reads a request body into v; members of the wrong type are a
+// SerializationException, as AWS answers.
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return awsapi.Errorf(http.StatusBadRequest, "SerializationException", "Unexpected value for member %q", te.Field)
+		}
+		return awsapi.Errorf(http.StatusBadRequest, "SerializationException", "%v", err)
+	}
+	return nil
+}
+
+// authorize checks states:<action> for the call on resource (an ARN or "*").
+func (s *Service) authorize(call *awsapi.Call, action, resource, account string) error {
+	if s.opts.Authorizer == nil {
+		return nil
+	}
+	return s.opts.Authorizer.Authorize(call, "states:"+action, awsapi.Resource{ARN: resource, Account: account}, nil)
+}
+
+func validationf(format string, args ...any) error {
+	return awsapi.Errorf(http.StatusBadRequest, "ValidationException", format, args...)
+}
+
+func missing(member string) error {
+	return validationf("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+}
+
+// epoch renders a time as JSON 1.0 timestamps are: seconds since the epoch.
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
