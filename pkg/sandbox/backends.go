@@ -44,14 +44,14 @@ func newBackends(s *Sandbox) *backends {
 	b.services["s3"].handler = s3svc
 	b.ssm = ssm.New(authz)
 	b.services["ssm"].handler = b.ssm
-	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, Faults: s.faults,
+	interp := asl.New(asl.Options{Logger: s.opts.Logger})
+	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: s.opts.Tasks, Interpreter: interp, Now: s.opts.Now})
+	b.services["states"].handler = b.sfn
+	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Faults: s.faults,
 		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
 	b.events = events.New(authz)
 	b.services["events"].handler = b.events
-	interp := asl.New(asl.Options{Logger: s.opts.Logger})
-	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: s.opts.Tasks, Interpreter: interp, Now: s.opts.Now})
-	b.services["states"].handler = b.sfn
 	b.close = func() {
 		cfnsvc.Close()
 		b.sfn.Close()

@@ -14,6 +14,7 @@
 package cfn
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -65,6 +66,12 @@ type ParameterStore interface {
 	GetParameterFor(account, region, name string) (value, typ string, err error)
 }
 
+// StateMachines is what AWS::StepFunctions::StateMachine needs from the
+// sandbox's Step Functions: its API actions, performed as a caller.
+type StateMachines interface {
+	Do(ctx context.Context, call *awsapi.Call, action string, input any) (map[string]any, error)
+}
+
 // FaultSource injects stack failures by stack name.
 type FaultSource interface {
 	StackFailure(stackName string) (reason string, ok bool)
@@ -81,6 +88,8 @@ type Options struct {
 	// Roles lets stack operations run as a service role (RoleARN); without
 	// it every RoleARN is refused.
 	Roles ServiceRoles
+	// StepFunctions backs AWS::StepFunctions::StateMachine; nil fails those resources.
+	StepFunctions StateMachines
 	// StackDuration is how long one stack operation takes (default 2s); the tag
 	// sandbox:duration overrides it per stack.
 	StackDuration time.Duration

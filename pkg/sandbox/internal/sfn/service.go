@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -157,3 +158,25 @@ func missing(member string) error {
 
 // epoch renders a time as JSON 1.0 timestamps are: seconds since the epoch.
 func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+// Do performs one API action for another part of the sandbox (CloudFormation's
+// AWS::StepFunctions::StateMachine) as call.Caller, with the same checks as
+// the HTTP API; input is what the action's JSON body would hold.
+func (s *Service) Do(ctx context.Context, call *awsapi.Call, action string, input any) (map[string]any, error) {
+	h := handlers[action]
+	if h == nil {
+		return nil, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's Step Functions does not support the operation %s.", action)
+	}
+	body, err := json.Marshal(input)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s input: %w", action, err)
+	}
+	c := *call
+	c.Service, c.Action = "states", action
+	out, err := h(s, ctx, &c, body)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := out.(map[string]any)
+	return m, nil
+}
