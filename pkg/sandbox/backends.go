@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"strings"
+
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/asl"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/cfn"
@@ -39,6 +41,9 @@ func newBackends(s *Sandbox) *backends {
 	b.services["iam"].handler = iam.NewAPI(store)
 
 	s3svc := s3.New(s3.Options{Authorizer: authz, Notify: func(ev s3.ObjectCreated) {
+		if ev.EventBridge {
+			publishToEventBridge(b.events, ev)
+		}
 		s.publishObjectCreated(ev)
 	}})
 	b.services["s3"].handler = s3svc
@@ -50,10 +55,11 @@ func newBackends(s *Sandbox) *backends {
 	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Faults: s.faults,
 		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
-	b.events = events.New(authz)
+	b.events = events.New(events.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Logger: s.opts.Logger, Now: s.opts.Now})
 	b.services["events"].handler = b.events
 	b.close = func() {
 		cfnsvc.Close()
+		b.events.Close()
 		b.sfn.Close()
 		interp.Close()
 	}
@@ -69,4 +75,22 @@ func (k storeKeyring) lookupKey(akid string) (credential, bool) {
 		return credential{}, false
 	}
 	return credential{Secret: c.SecretAccessKey, Token: c.SessionToken, Caller: c.Caller}, true
+}
+
+// publishToEventBridge sends S3's "Object Created" event to the bucket
+// owner's default bus, with the detail fields S3 gives it.
+func publishToEventBridge(bus *events.Service, ev s3.ObjectCreated) {
+	object := map[string]any{"key": ev.Key, "size": ev.Size, "etag": ev.ETag, "sequencer": ev.Sequencer}
+	if ev.VersionID != "null" {
+		object["version-id"] = ev.VersionID
+	}
+	requester := ev.RequesterARN
+	if parts := strings.SplitN(requester, ":", 6); len(parts) == 6 {
+		requester = parts[4]
+	}
+	detail := map[string]any{
+		"version": "0", "bucket": map[string]any{"name": ev.Bucket}, "object": object,
+		"request-id": ev.RequestID, "requester": requester, "source-ip-address": ev.SourceIP, "reason": ev.Reason,
+	}
+	_, _ = bus.Publish(ev.Account, ev.Region, "aws.s3", "Object Created", []string{"arn:aws:s3:::" + ev.Bucket}, detail, ev.Time)
 }

@@ -356,6 +356,7 @@ func bucketSettings(c *pctx, props map[string]any) s3.BucketSettings {
 		}
 	}
 	set.Tags = resourceTags(c, props)
+	set.EventBridge = propBool(propMap(propMap(props, "NotificationConfiguration"), "EventBridgeConfiguration"), "EventBridgeEnabled")
 	return set
 }
 
@@ -406,6 +407,9 @@ var bucketProvider = &provider{
 		}
 		if set.PublicAccessBlock != nil {
 			actions = append(actions, "s3:PutBucketPublicAccessBlock")
+		}
+		if set.EventBridge {
+			actions = append(actions, "s3:PutBucketNotification")
 		}
 		for _, a := range actions {
 			if err := c.authorize(a, arn, "S3"); err != nil {

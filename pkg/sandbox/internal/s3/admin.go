@@ -32,6 +32,7 @@ func (b *bucket) apply(s BucketSettings) error {
 	} else {
 		b.pab = nil
 	}
+	b.eventBridge = s.EventBridge
 	b.tags = nil
 	if len(s.Tags) > 0 {
 		b.tags = make(map[string]string, len(s.Tags))

@@ -308,7 +308,7 @@ func completeMultipartUpload(c *reqCtx) error {
 		o.modified = c.now()
 		b.add(o)
 		delete(b.uploads, id)
-		w = written{obj: o, versioning: b.versioning, owner: b.owner, region: b.region}
+		w = written{obj: o, versioning: b.versioning, owner: b.owner, region: b.region, eventBridge: b.eventBridge}
 		return nil
 	})
 	if err != nil {

@@ -544,9 +544,27 @@ func TestNotifications(t *testing.T) {
 	}
 	ev := e.events[0]
 	want := ObjectCreated{Account: acctA, Region: "us-east-1", Bucket: "events", Key: "config.zip", VersionID: w.Header().Get("x-amz-version-id"),
-		Size: 3, ETag: md5Hex([]byte("zip")), Time: ev.Time, RequesterARN: "arn:aws:iam::" + acctA + ":root"}
-	if ev != want || ev.Time.IsZero() {
+		Size: 3, ETag: md5Hex([]byte("zip")), Time: ev.Time, RequesterARN: "arn:aws:iam::" + acctA + ":root",
+		Reason: "PutObject", Sequencer: ev.Sequencer, RequestID: "req-1"}
+	if ev != want || ev.Time.IsZero() || ev.Sequencer == "" {
 		t.Fatalf("event = %+v, want %+v", ev, want)
+	}
+
+	// With EventBridge on, events say so; copies say CopyObject; sequencers grow.
+	e.must(200, req{method: "PUT", target: "/events?notification", body: `<NotificationConfiguration><EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>`})
+	if g := e.must(200, req{method: "GET", target: "/events?notification"}); !strings.Contains(g.Body.String(), "<EventBridgeConfiguration>") {
+		t.Fatalf("GetBucketNotificationConfiguration = %s", g.Body.String())
+	}
+	e.must(200, req{method: "PUT", target: "/events/copy.zip", headers: map[string]string{"x-amz-copy-source": "/events/config.zip"}})
+	if len(e.events) != 2 || !e.events[1].EventBridge || e.events[1].Reason != "CopyObject" || e.events[1].Sequencer <= ev.Sequencer {
+		t.Fatalf("after EventBridge on: %+v", e.events)
+	}
+	if w := e.do(req{method: "PUT", target: "/events?notification", body: `<NotificationConfiguration><TopicConfiguration><Topic>arn:aws:sns:us-east-1:111111111111:t</Topic><Event>s3:ObjectCreated:*</Event></TopicConfiguration></NotificationConfiguration>`}); w.Code != 400 || !strings.Contains(w.Body.String(), "InvalidArgument") {
+		t.Fatalf("a topic destination: %d %s", w.Code, w.Body.String())
+	}
+	e.must(200, req{method: "PUT", target: "/events?notification", body: `<NotificationConfiguration/>`})
+	if g := e.must(200, req{method: "GET", target: "/events?notification"}); strings.Contains(g.Body.String(), "EventBridge") {
+		t.Fatalf("after turning it off: %s", g.Body.String())
 	}
 }
 

@@ -99,10 +99,11 @@ func checkWriteConditions(h http.Header, cur *object, key string) error {
 
 // written is what a successful write reports and notifies.
 type written struct {
-	obj        *object
-	versioning string
-	owner      string
-	region     string
+	obj         *object
+	versioning  string
+	owner       string
+	region      string
+	eventBridge bool
 }
 
 // store adds o (data, etag and metadata set) to the bucket, applying the
@@ -124,7 +125,7 @@ func (c *reqCtx) store(bucketName string, o *object, conds http.Header) (written
 		o.versionID = b.newVersionID()
 		o.modified = c.now()
 		b.add(o)
-		w = written{obj: o, versioning: b.versioning, owner: b.owner, region: b.region}
+		w = written{obj: o, versioning: b.versioning, owner: b.owner, region: b.region, eventBridge: b.eventBridge}
 		return nil
 	})
 	return w, err
@@ -138,6 +139,8 @@ func (c *reqCtx) notifyCreated(bucketName string, w written) {
 		Account: w.owner, Region: w.region, Bucket: bucketName, Key: w.obj.key,
 		VersionID: w.obj.versionID, Size: int64(len(w.obj.data)), ETag: strings.Trim(w.obj.etag, `"`),
 		Time: w.obj.modified, RequesterARN: c.call.Caller.ARN,
+		EventBridge: w.eventBridge, Reason: c.call.Action, Sequencer: nextSequencer(w.obj.modified),
+		RequestID: c.call.RequestID, SourceIP: c.call.SourceIP,
 	})
 }
 

@@ -37,6 +37,14 @@ type ObjectCreated struct {
 	ETag         string // without quotes
 	Time         time.Time
 	RequesterARN string
+	// EventBridge is true when the bucket sends its events to EventBridge
+	// (NotificationConfiguration.EventBridgeConfiguration).
+	EventBridge bool
+	// Reason is the operation that wrote the object: PutObject, CopyObject
+	// or CompleteMultipartUpload.
+	Reason string
+	// Sequencer orders writes; RequestID and SourceIP are the request's.
+	Sequencer, RequestID, SourceIP string
 }
 
 // PublicAccessBlock is a bucket's block-public-access configuration.
@@ -54,6 +62,8 @@ type BucketSettings struct {
 	KMSKeyID          string
 	PublicAccessBlock *PublicAccessBlock
 	Tags              map[string]string
+	// EventBridge sends the bucket's events to EventBridge.
+	EventBridge bool
 }
 
 // Service is the S3 REST API; it implements http.Handler.

@@ -24,6 +24,8 @@ type bucket struct {
 	bucketKey  bool
 	pab        *PublicAccessBlock
 	tags       map[string]string
+	// eventBridge sends object events to EventBridge.
+	eventBridge bool
 
 	// objects holds each key's versions, oldest first; the last is current.
 	objects map[string][]*object
