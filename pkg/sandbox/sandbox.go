@@ -330,3 +330,13 @@ type Event = events.Entry
 
 // Events returns the EventBridge entries accepted so far, in arrival order.
 func (s *Sandbox) Events() []Event { return s.backends.events.Entries() }
+
+// Delivery is one attempt of EventBridge to deliver an event to a rule's
+// target: the rule, the target, the input it computed, and the result (an
+// execution ARN) or why it failed.
+type Delivery = events.Delivery
+
+// Deliveries returns EventBridge's delivery attempts so far, in order. Those
+// of PutEvents are made before it answers; those of an S3 write's event just
+// after the write is answered.
+func (s *Sandbox) Deliveries() []Delivery { return s.backends.events.Deliveries() }
