@@ -52,11 +52,11 @@ func newBackends(s *Sandbox) *backends {
 	interp := asl.New(asl.Options{Logger: s.opts.Logger})
 	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: s.opts.Tasks, Interpreter: interp, Now: s.opts.Now})
 	b.services["states"].handler = b.sfn
-	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Faults: s.faults,
-		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
-	b.services["cloudformation"].handler = cfnsvc
 	b.events = events.New(events.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Logger: s.opts.Logger, Now: s.opts.Now})
 	b.services["events"].handler = b.events
+	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Faults: s.faults,
+		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
+	b.services["cloudformation"].handler = cfnsvc
 	b.close = func() {
 		cfnsvc.Close()
 		b.events.Close()

@@ -72,6 +72,12 @@ type StateMachines interface {
 	Do(ctx context.Context, call *awsapi.Call, action string, input any) (map[string]any, error)
 }
 
+// EventBuses is what AWS::Events::Rule and AWS::Events::EventBus need from
+// the sandbox's EventBridge: its API actions, performed as a caller.
+type EventBuses interface {
+	Do(call *awsapi.Call, action string, input any) (map[string]any, error)
+}
+
 // FaultSource injects stack failures by stack name.
 type FaultSource interface {
 	StackFailure(stackName string) (reason string, ok bool)
@@ -90,6 +96,8 @@ type Options struct {
 	Roles ServiceRoles
 	// StepFunctions backs AWS::StepFunctions::StateMachine; nil fails those resources.
 	StepFunctions StateMachines
+	// Events backs AWS::Events::Rule and AWS::Events::EventBus; nil fails those resources.
+	Events EventBuses
 	// StackDuration is how long one stack operation takes (default 2s); the tag
 	// sandbox:duration overrides it per stack.
 	StackDuration time.Duration
