@@ -138,6 +138,32 @@ out=$(as master s3api get-object --bucket tls-only --key small.txt "$work/plain.
 check "TLS-only bucket over plain HTTP" "AccessDenied" "$(grep -o AccessDenied <<<"$out" | head -n 1)"
 check "curl over HTTPS with the CA" "403" "$(curl -s --cacert "$ca_file" -o /dev/null -w '%{http_code}' "$https_endpoint/")"
 
+# Step Functions runs a definition; an EventBridge rule starts it.
+trust() { printf '{"Statement":[{"Effect":"Allow","Principal":{"Service":"%s"},"Action":"sts:AssumeRole"}]}' "$1"; }
+states_role=$(as master iam create-role --role-name ConformanceStates --assume-role-policy-document "$(trust states.amazonaws.com)" --query Role.Arn --output text)
+machine=$(as master stepfunctions create-state-machine --name conformance --role-arn "$states_role" \
+  --definition '{"StartAt":"Pause","States":{"Pause":{"Type":"Wait","Seconds":0,"Next":"Done"},"Done":{"Type":"Pass","Result":"ok","End":true}}}' \
+  --query stateMachineArn --output text)
+execution=$(as master stepfunctions start-execution --state-machine-arn "$machine" --name first --input '{"a":1}' --query executionArn --output text)
+for _ in $(seq 1 100); do
+  status=$(as master stepfunctions describe-execution --execution-arn "$execution" --query status --output text)
+  [ "$status" != RUNNING ] && break
+  sleep 0.1
+done
+check "execution status" SUCCEEDED "$status"
+check "execution history" "ExecutionStarted WaitStateEntered WaitStateExited PassStateEntered PassStateExited ExecutionSucceeded" \
+  "$(as master stepfunctions get-execution-history --execution-arn "$execution" --query 'events[].type' --output text | tr '\t' ' ')"
+out=$(as master stepfunctions create-state-machine --name jsonata --role-arn "$states_role" \
+  --definition '{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}' 2>&1 || true)
+check "JSONata refused" "InvalidDefinition" "$(grep -o InvalidDefinition <<<"$out" | head -n 1)"
+events_role=$(as master iam create-role --role-name ConformanceEvents --assume-role-policy-document "$(trust events.amazonaws.com)" --query Role.Arn --output text)
+as master iam put-role-policy --role-name ConformanceEvents --policy-name start \
+  --policy-document "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"states:StartExecution\",\"Resource\":\"$machine\"}]}"
+as master events put-rule --name conformance --event-pattern '{"source":["conformance"],"detail":{"run":[{"exists":true}]}}' >/dev/null
+as master events put-targets --rule conformance --targets "Id=run,Arn=$machine,RoleArn=$events_role" >/dev/null
+as master events put-events --entries '[{"Source":"conformance","DetailType":"test","Detail":"{\"run\":1}"}]' >/dev/null
+check "rule started an execution" 2 "$(as master stepfunctions list-executions --state-machine-arn "$machine" --query 'length(executions)' --output text)"
+
 # Unsigned requests are rejected.
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'Action=GetCallerIdentity&Version=2011-06-15' "$endpoint/")
 check "unsigned request" "403" "$status"

@@ -81,7 +81,7 @@ func TestStateMachineLifecycle(t *testing.T) {
 // executions and goes once its running ones end.
 func TestDeleteWhileRunning(t *testing.T) {
 	e := setup(t)
-	arn := e.create(t, "slow", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}`)
+	arn := e.create(t, "slow", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":30,"End":true}}}`)
 	x := e.start(t, arn, "", `{}`)
 	if _, err := e.client.DeleteStateMachine(t.Context(), &sfnapi.DeleteStateMachineInput{StateMachineArn: aws.String(arn)}); err != nil {
 		t.Fatal(err)
@@ -92,7 +92,10 @@ func TestDeleteWhileRunning(t *testing.T) {
 	}
 	_, err = e.client.StartExecution(t.Context(), &sfnapi.StartExecutionInput{StateMachineArn: aws.String(arn)})
 	apiError(t, err, "StateMachineDeleting")
-	if out := e.wait(t, x); out.Status != types.ExecutionStatusSucceeded {
+	if _, err := e.client.StopExecution(t.Context(), &sfnapi.StopExecutionInput{ExecutionArn: aws.String(x)}); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.wait(t, x); out.Status != types.ExecutionStatusAborted {
 		t.Fatalf("running execution ended %s", out.Status)
 	}
 	_, err = e.client.DescribeStateMachine(t.Context(), &sfnapi.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})

@@ -310,6 +310,8 @@ func TestExecutionRunsTaskChoiceWaitTask(t *testing.T) {
 // machine under AWS's error name.
 func TestTaskFailures(t *testing.T) {
 	e := setup(t)
+	hung := make(chan struct{})
+	t.Cleanup(func() { close(hung) })
 	tests := []struct {
 		name      string
 		timeout   string
@@ -331,7 +333,7 @@ func TestTaskFailures(t *testing.T) {
 			return nil, awsapi.AccessDenied("User: x is not authorized to perform: lambda:InvokeFunction")
 		}, wantError: "Lambda.AccessDeniedException", wantCause: "not authorized", lastEvent: types.HistoryEventTypeLambdaFunctionFailed},
 		{name: "past TimeoutSeconds", timeout: `"TimeoutSeconds": 1,`, fn: func(int, []byte) ([]byte, error) {
-			time.Sleep(2500 * time.Millisecond)
+			<-hung // answers only once the test is over
 			return []byte(`{}`), nil
 		}, wantError: "States.Timeout", lastEvent: types.HistoryEventTypeLambdaFunctionTimedOut},
 	}
