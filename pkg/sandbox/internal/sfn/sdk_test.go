@@ -74,7 +74,7 @@ type env struct {
 	role   string
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	fake := &fakeLambda{fns: map[string]func(int, []byte) ([]byte, error){}}
 	sb := sandboxtest.Start(t, func(o *sandbox.Options) { o.Tasks = fake })
@@ -84,7 +84,7 @@ func setup(t *testing.T) *env {
 }
 
 // createRole creates a role in master that service may assume, allowed to invoke functions.
-func createRole(t *testing.T, sb *sandbox.Sandbox, name, service string) string {
+func createRole(t testing.TB, sb *sandbox.Sandbox, name, service string) string {
 	t.Helper()
 	client := iam.NewFromConfig(sb.AWSConfig("master"))
 	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":%q},"Action":"sts:AssumeRole"}]}`, service)
@@ -100,7 +100,7 @@ func createRole(t *testing.T, sb *sandbox.Sandbox, name, service string) string 
 	return aws.ToString(out.Role.Arn)
 }
 
-func (e *env) create(t *testing.T, name, definition string) string {
+func (e *env) create(t testing.TB, name, definition string) string {
 	t.Helper()
 	out, err := e.client.CreateStateMachine(t.Context(), &sfnapi.CreateStateMachineInput{
 		Name: aws.String(name), Definition: aws.String(definition), RoleArn: aws.String(e.role)})
@@ -110,7 +110,7 @@ func (e *env) create(t *testing.T, name, definition string) string {
 	return aws.ToString(out.StateMachineArn)
 }
 
-func (e *env) start(t *testing.T, machine, name, input string) string {
+func (e *env) start(t testing.TB, machine, name, input string) string {
 	t.Helper()
 	in := &sfnapi.StartExecutionInput{StateMachineArn: aws.String(machine), Input: aws.String(input)}
 	if name != "" {
@@ -124,7 +124,7 @@ func (e *env) start(t *testing.T, machine, name, input string) string {
 }
 
 // wait polls DescribeExecution until the execution has ended.
-func (e *env) wait(t *testing.T, execution string) *sfnapi.DescribeExecutionOutput {
+func (e *env) wait(t testing.TB, execution string) *sfnapi.DescribeExecutionOutput {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -142,7 +142,7 @@ func (e *env) wait(t *testing.T, execution string) *sfnapi.DescribeExecutionOutp
 	}
 }
 
-func (e *env) history(t *testing.T, execution string) []types.HistoryEvent {
+func (e *env) history(t testing.TB, execution string) []types.HistoryEvent {
 	t.Helper()
 	var events []types.HistoryEvent
 	p := sfnapi.NewGetExecutionHistoryPaginator(e.client, &sfnapi.GetExecutionHistoryInput{ExecutionArn: aws.String(execution), MaxResults: 1000})
@@ -165,7 +165,7 @@ func eventTypes(events []types.HistoryEvent) []string {
 }
 
 // apiError asserts err is an API error with code, and returns its message.
-func apiError(t *testing.T, err error, code string) string {
+func apiError(t testing.TB, err error, code string) string {
 	t.Helper()
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != code {
