@@ -81,7 +81,7 @@ func TestCloudFormationTrigger(t *testing.T) {
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}}); err != nil {
 		t.Fatal(err)
 	}
-	st := waitStack(t, cfc, "trigger")
+	st := sandboxtest.WaitStack(t, cfc, "trigger")
 	if st.StackStatus != cfntypes.StackStatusCreateComplete {
 		t.Fatalf("stack %s: %s", st.StackStatus, aws.ToString(st.StackStatusReason))
 	}
@@ -124,30 +124,11 @@ func TestCloudFormationTrigger(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The bucket holds an object, so the stack cannot go entirely; the rules and bus do.
-	waitStack(t, cfc, aws.ToString(st.StackId))
+	sandboxtest.WaitStack(t, cfc, aws.ToString(st.StackId))
 	eb := eventbridge.NewFromConfig(cfg)
 	if rules, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{}); err != nil || len(rules.Rules) != 0 {
 		t.Fatalf("rules after delete: %+v %v", rules, err)
 	}
 	_, err = eb.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String("audit")})
 	code(t, err, "ResourceNotFoundException")
-}
-
-func waitStack(t *testing.T, client *cloudformation.Client, name string) cfntypes.Stack {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		out, err := client.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
-		if err != nil {
-			t.Fatalf("DescribeStacks: %v", err)
-		}
-		st := out.Stacks[0]
-		if !strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stack %s still %s", name, st.StackStatus)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -409,20 +409,15 @@ func (s *Service) paginate(items []any, limit *int, token *string, op string) ([
 		}
 		size = *limit
 	}
-	start := 0
-	if token != nil && *token != "" {
-		n, ok := parseToken(*token, op)
-		if !ok || n > len(items) {
-			return nil, "", validationf("The NextToken provided is invalid.")
-		}
-		start = n
+	t := ""
+	if token != nil {
+		t = *token
 	}
-	end := min(start+size, len(items))
-	next := ""
-	if end < len(items) {
-		next = makeToken(op, end)
+	page, next, ok := awsapi.Paginate(items, size, t, op)
+	if !ok {
+		return nil, "", validationf("The NextToken provided is invalid.")
 	}
-	return items[start:end], next, nil
+	return page, next, nil
 }
 
 func withToken(out map[string]any, next string) map[string]any {

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -406,21 +405,4 @@ func lookup(v any, path string) (any, bool) {
 		}
 	}
 	return cur, true
-}
-
-func makeToken(op string, offset int) string {
-	return hex.EncodeToString(fmt.Appendf(nil, "%s:%d", op, offset))
-}
-
-func parseToken(token, op string) (int, bool) {
-	b, err := hex.DecodeString(token)
-	if err != nil {
-		return 0, false
-	}
-	rest, ok := strings.CutPrefix(string(b), op+":")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(rest)
-	return n, err == nil && n >= 0
 }

@@ -3,7 +3,6 @@ package sfn_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -11,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sfnapi "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/sandboxtest"
 )
 
 const machineTemplate = `
@@ -48,25 +49,6 @@ Outputs:
   S3Arn: {Value: !GetAtt FromS3.Arn}
 `
 
-func waitStack(t *testing.T, client *cloudformation.Client, name string) cfntypes.Stack {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		out, err := client.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
-		if err != nil {
-			t.Fatalf("DescribeStacks: %v", err)
-		}
-		st := out.Stacks[0]
-		if !strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stack %s still %s", name, st.StackStatus)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func outputs(st cfntypes.Stack) map[string]string {
 	out := map[string]string{}
 	for _, o := range st.Outputs {
@@ -92,7 +74,7 @@ func TestCloudFormationStateMachine(t *testing.T) {
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}}); err != nil {
 		t.Fatal(err)
 	}
-	st := waitStack(t, cfc, "machines")
+	st := sandboxtest.WaitStack(t, cfc, "machines")
 	if st.StackStatus != cfntypes.StackStatusCreateComplete {
 		t.Fatalf("stack %s: %s", st.StackStatus, aws.ToString(st.StackStatusReason))
 	}
@@ -122,7 +104,7 @@ func TestCloudFormationStateMachine(t *testing.T) {
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}}); err != nil {
 		t.Fatal(err)
 	}
-	if st := waitStack(t, cfc, "machines"); st.StackStatus != cfntypes.StackStatusUpdateComplete || outputs(st)["StringArn"] != out["StringArn"] {
+	if st := sandboxtest.WaitStack(t, cfc, "machines"); st.StackStatus != cfntypes.StackStatusUpdateComplete || outputs(st)["StringArn"] != out["StringArn"] {
 		t.Fatalf("update: %s %s %v", st.StackStatus, aws.ToString(st.StackStatusReason), outputs(st))
 	}
 	if x := e.wait(t, e.start(t, out["StringArn"], "", `{}`)); aws.ToString(x.Output) != `"bonjour"` {
@@ -132,7 +114,7 @@ func TestCloudFormationStateMachine(t *testing.T) {
 	if _, err := cfc.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("machines")}); err != nil {
 		t.Fatal(err)
 	}
-	waitStack(t, cfc, aws.ToString(st.StackId))
+	sandboxtest.WaitStack(t, cfc, aws.ToString(st.StackId))
 	list, err := e.client.ListStateMachines(ctx, &sfnapi.ListStateMachinesInput{})
 	if err != nil || len(list.StateMachines) != 0 {
 		t.Fatalf("after delete: %+v %v", list, err)
@@ -155,7 +137,7 @@ Resources:
 	if _, err := cfc.CreateStack(t.Context(), &cloudformation.CreateStackInput{StackName: aws.String("refused"), TemplateBody: aws.String(tmpl)}); err != nil {
 		t.Fatal(err)
 	}
-	st := waitStack(t, cfc, "refused")
+	st := sandboxtest.WaitStack(t, cfc, "refused")
 	if st.StackStatus != cfntypes.StackStatusRollbackComplete {
 		t.Fatalf("stack %s", st.StackStatus)
 	}

@@ -266,10 +266,6 @@ func (s *Service) runTask(call *awsapi.Call, resource, roleARN string, input jso
 	return out, nil
 }
 
-type executionArnInput struct {
-	ExecutionArn *string
-}
-
 // lookupExecution finds an execution by ARN and authorizes action on it.
 func (s *Service) lookupExecution(call *awsapi.Call, action string, arn *string) (*execution, error) {
 	if arn == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -419,33 +418,17 @@ func (s *Service) paginate(items []any, in pageInput, op string) ([]any, string,
 			size = n
 		}
 	}
-	start := 0
-	if in.NextToken != nil && *in.NextToken != "" {
-		var err error
-		if start, err = parseToken(*in.NextToken, op); err != nil || start > len(items) {
-			return nil, "", awsapi.Errorf(http.StatusBadRequest, "InvalidToken", "Invalid Token: '%s'", *in.NextToken)
-		}
+	page, next, ok := awsapi.Paginate(items, size, deref(in.NextToken), op)
+	if !ok {
+		return nil, "", awsapi.Errorf(http.StatusBadRequest, "InvalidToken", "Invalid Token: '%s'", deref(in.NextToken))
 	}
-	end := min(start+size, len(items))
-	next := ""
-	if end < len(items) {
-		next = makeToken(op, end)
-	}
-	return items[start:end], next, nil
+	return page, next, nil
 }
 
-func makeToken(op string, offset int) string {
-	return hex.EncodeToString(fmt.Appendf(nil, "%s:%d", op, offset))
-}
-
-func parseToken(token, op string) (int, error) {
-	b, err := hex.DecodeString(token)
-	if err != nil {
-		return 0, err
+// deref reads an optional string member.
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	var offset int
-	if _, err := fmt.Sscanf(string(b), op+":%d", &offset); err != nil || offset < 0 {
-		return 0, fmt.Errorf("bad token")
-	}
-	return offset, nil
+	return *s
 }
