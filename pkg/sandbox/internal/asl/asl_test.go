@@ -192,28 +192,35 @@ func TestLongWaitStops(t *testing.T) {
 
 func TestStateEntryLimit(t *testing.T) {
 	in := newInterpreter(t)
-	def := `{"StartAt":"Loop","States":{"Loop":{"Type":"Pass","Next":"Loop"}}}`
-	rec := newRecorder(nil)
-	spec := rec.spec(def, `{}`, nil)
-	spec.MaxStateEntries = 50
-	run, err := in.Start(t.Context(), spec)
-	if err != nil {
-		t.Fatal(err)
+	tests := map[string]string{
+		"top level": `{"StartAt":"Loop","States":{"Loop":{"Type":"Pass","Next":"Loop"}}}`,
+		"inside a Map iteration": `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"Loop","States":{"Loop":{"Type":"Pass","Next":"Loop"}}},"End":true}}}`,
 	}
-	rec.run = run
-	events := rec.wait(t)
-	end := last(events)
-	if end.Type != "ExecutionFailed" || end.Error != "States.Runtime" {
-		t.Fatalf("last event = %+v", end)
-	}
-	entered := 0
-	for _, e := range events {
-		if e.Type == "StateEntered" {
-			entered++
-		}
-	}
-	if entered != 50 {
-		t.Fatalf("%d states entered, want 50", entered)
+	for name, def := range tests {
+		t.Run(name, func(t *testing.T) {
+			rec := newRecorder(nil)
+			spec := rec.spec(def, `[1]`, nil)
+			spec.MaxStateEntries = 50
+			run, err := in.Start(t.Context(), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.run = run
+			events := rec.wait(t)
+			end := last(events)
+			if end.Type != "ExecutionFailed" || end.Error != "States.Runtime" {
+				t.Fatalf("last event = %+v", end)
+			}
+			entered := 0
+			for _, e := range events {
+				if e.Type == "StateEntered" {
+					entered++
+				}
+			}
+			if entered > 50 {
+				t.Fatalf("%d states entered, want at most 50", entered)
+			}
+		})
 	}
 }
 

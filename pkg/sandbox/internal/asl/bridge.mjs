@@ -126,7 +126,7 @@ function start(msg) {
   const def = msg.definition;
   // The original definition, read by the bridge itself (reads through the
   // proxies below count as state entries).
-  const plainDef = { ...def };
+  const plainDef = structuredClone(def);
   let machine;
   try {
     machine = new StateMachine(def, { validationOptions: { noValidate: true } });
@@ -149,6 +149,16 @@ function start(msg) {
     },
   };
   let entries = 0;
+  const countEntry = () => {
+    if (++entries > msg.limit) {
+      const err = new Error(`The execution entered more than ${msg.limit} states.`);
+      err.name = "States.Runtime";
+      throw err;
+    }
+  };
+  // Nested machines (Map iterations, Parallel branches) count their entries
+  // too, so a loop inside them ends as well.
+  for (const st of Object.values(def.States)) countNested(st, countEntry);
   const states = {};
   for (const [name, st] of Object.entries(def.States)) {
     states[name] = new Proxy(st, {
@@ -163,11 +173,7 @@ function start(msg) {
   def.States = new Proxy(states, {
     get(target, key) {
       if (typeof key === "string" && Object.hasOwn(target, key)) {
-        if (++entries > msg.limit) {
-          const err = new Error(`The execution entered more than ${msg.limit} states.`);
-          err.name = "States.Runtime";
-          throw err;
-        }
+        countEntry();
         current.Name = key;
         current.EnteredTime = new Date().toISOString();
         current.RetryCount = 0;
@@ -209,6 +215,22 @@ function start(msg) {
       finish(exec);
     }
   })();
+}
+
+// countNested makes the machines nested in a state call count on each state entry.
+function countNested(st, count) {
+  const machines = [...(st.Branches ?? [])];
+  if (st.ItemProcessor) machines.push(st.ItemProcessor);
+  if (st.Iterator) machines.push(st.Iterator);
+  for (const m of machines) {
+    for (const inner of Object.values(m.States ?? {})) countNested(inner, count);
+    m.States = new Proxy(m.States ?? {}, {
+      get(target, key) {
+        if (typeof key === "string" && Object.hasOwn(target, key)) count();
+        return target[key];
+      },
+    });
+  }
 }
 
 // findState finds a state definition by name anywhere in a definition.
