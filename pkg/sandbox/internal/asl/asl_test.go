@@ -193,7 +193,7 @@ func TestLongWaitStops(t *testing.T) {
 func TestStateEntryLimit(t *testing.T) {
 	in := newInterpreter(t)
 	tests := map[string]string{
-		"top level": `{"StartAt":"Loop","States":{"Loop":{"Type":"Pass","Next":"Loop"}}}`,
+		"top level":              `{"StartAt":"Loop","States":{"Loop":{"Type":"Pass","Next":"Loop"}}}`,
 		"inside a Map iteration": `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"Loop","States":{"Loop":{"Type":"Pass","Next":"Loop"}}},"End":true}}}`,
 	}
 	for name, def := range tests {

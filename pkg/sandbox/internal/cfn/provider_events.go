@@ -6,8 +6,37 @@ import (
 )
 
 func init() {
-	providers["AWS::Events::Rule"] = ruleProvider
-	providers["AWS::Events::EventBus"] = eventBusProvider
+	hasEvents := func(s *Service) bool { return s.opts.Events != nil }
+	providers["AWS::Events::Rule"] = withBackend(ruleProvider, hasEvents)
+	providers["AWS::Events::EventBus"] = withBackend(eventBusProvider, hasEvents)
+}
+
+// withBackend serves a modelled type through p when the service has its
+// backend, and as a generic resource otherwise (a Service built without it,
+// as CloudFormation's own tests build one).
+func withBackend(p *provider, has func(*Service) bool) *provider {
+	return &provider{
+		replace: p.replace,
+		attrs:   p.attrs,
+		create: func(c *pctx, r *resource, props map[string]any) error {
+			if !has(c.s) {
+				return genericProvider.create(c, r, props)
+			}
+			return p.create(c, r, props)
+		},
+		update: func(c *pctx, r *resource, old, props map[string]any) error {
+			if !has(c.s) {
+				return nil
+			}
+			return p.update(c, r, old, props)
+		},
+		delete: func(c *pctx, r *resource) error {
+			if !has(c.s) {
+				return genericProvider.delete(c, r)
+			}
+			return p.delete(c, r)
+		},
+	}
 }
 
 // eventsDo performs an EventBridge action as the stack's actor; a refusal
@@ -89,9 +118,6 @@ var ruleProvider = &provider{
 	replace: map[string]string{"Name": "Always", "EventBusName": "Always"},
 	attrs:   []string{"Arn"},
 	create: func(c *pctx, r *resource, props map[string]any) error {
-		if c.s.opts.Events == nil {
-			return errNoBackend
-		}
 		name := propString(props, "Name")
 		if name == "" {
 			name = physicalName(c.st.name, r.logicalID, 64, false)
@@ -110,9 +136,6 @@ var ruleProvider = &provider{
 		return c.putRuleTargets(bus, name, nil, props)
 	},
 	update: func(c *pctx, r *resource, old, props map[string]any) error {
-		if c.s.opts.Events == nil {
-			return errNoBackend
-		}
 		bus, name := splitRuleRef(r.physicalID)
 		in, err := ruleInput(name, props)
 		if err != nil {
@@ -124,9 +147,6 @@ var ruleProvider = &provider{
 		return c.putRuleTargets(bus, name, old, props)
 	},
 	delete: func(c *pctx, r *resource) error {
-		if c.s.opts.Events == nil {
-			return nil
-		}
 		bus, name := splitRuleRef(r.physicalID)
 		var ids []string
 		for _, t := range propList(r.props, "Targets") {
@@ -150,9 +170,6 @@ var eventBusProvider = &provider{
 	replace: map[string]string{"Name": "Always", "EventSourceName": "Always"},
 	attrs:   []string{"Arn", "Name", "Policy"},
 	create: func(c *pctx, r *resource, props map[string]any) error {
-		if c.s.opts.Events == nil {
-			return errNoBackend
-		}
 		name := propString(props, "Name")
 		out, err := c.eventsDo("CreateEventBus", map[string]any{"Name": name})
 		if err != nil {
@@ -164,9 +181,6 @@ var eventBusProvider = &provider{
 	},
 	update: func(c *pctx, r *resource, old, props map[string]any) error { return nil },
 	delete: func(c *pctx, r *resource) error {
-		if c.s.opts.Events == nil {
-			return nil
-		}
 		if _, err := c.s.opts.Events.Do(c.actorCall(), "DeleteEventBus", map[string]any{"Name": r.physicalID}); err != nil && !isCode(err, "ResourceNotFoundException") {
 			return serviceError("EventBridge", err)
 		}

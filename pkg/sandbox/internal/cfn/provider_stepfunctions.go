@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	providers["AWS::StepFunctions::StateMachine"] = stateMachineProvider
+	providers["AWS::StepFunctions::StateMachine"] = withBackend(stateMachineProvider, func(s *Service) bool { return s.opts.StepFunctions != nil })
 }
 
 // stateMachineProvider creates state machines through the sandbox's Step
@@ -20,9 +20,6 @@ var stateMachineProvider = &provider{
 	replace: map[string]string{"StateMachineName": "Always", "StateMachineType": "Always"},
 	attrs:   []string{"Arn", "Name", "StateMachineRevisionId"},
 	create: func(c *pctx, r *resource, props map[string]any) error {
-		if c.s.opts.StepFunctions == nil {
-			return errNoBackend
-		}
 		def, err := stateMachineDefinition(c, props)
 		if err != nil {
 			return err
@@ -49,9 +46,6 @@ var stateMachineProvider = &provider{
 		return c.describeStateMachine(r)
 	},
 	update: func(c *pctx, r *resource, old, props map[string]any) error {
-		if c.s.opts.StepFunctions == nil {
-			return errNoBackend
-		}
 		def, err := stateMachineDefinition(c, props)
 		if err != nil {
 			return err
@@ -70,9 +64,6 @@ var stateMachineProvider = &provider{
 		return c.describeStateMachine(r)
 	},
 	delete: func(c *pctx, r *resource) error {
-		if c.s.opts.StepFunctions == nil {
-			return nil
-		}
 		_, err := c.stepFunctions(c.actorCall(), "DeleteStateMachine", map[string]any{"stateMachineArn": r.physicalID})
 		if err != nil && !isCode(err, "StateMachineDoesNotExist") {
 			return serviceError("Sfn", err)

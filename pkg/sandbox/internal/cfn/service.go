@@ -94,9 +94,9 @@ type Options struct {
 	// Roles lets stack operations run as a service role (RoleARN); without
 	// it every RoleARN is refused.
 	Roles ServiceRoles
-	// StepFunctions backs AWS::StepFunctions::StateMachine; nil fails those resources.
+	// StepFunctions backs AWS::StepFunctions::StateMachine; without it they are generic resources.
 	StepFunctions StateMachines
-	// Events backs AWS::Events::Rule and AWS::Events::EventBus; nil fails those resources.
+	// Events backs AWS::Events::Rule and AWS::Events::EventBus; without it they are generic resources.
 	Events EventBuses
 	// StackDuration is how long one stack operation takes (default 2s); the tag
 	// sandbox:duration overrides it per stack.

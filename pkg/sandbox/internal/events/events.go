@@ -37,7 +37,9 @@ type Entry struct {
 
 // Roles issues the sessions of target roles.
 type Roles interface {
-	AssumeRoleAsService(service, roleARN, sessionName string) (awsapi.Caller, error)
+	// AssumeServiceRole returns the identity service acts as in roleARN; false
+	// when the role does not exist or does not trust service.
+	AssumeServiceRole(roleARN, service, sessionName string) (awsapi.Caller, bool)
 }
 
 // ExecutionStarter starts Step Functions executions (the sandbox's Step Functions).

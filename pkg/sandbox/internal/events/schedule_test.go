@@ -25,8 +25,8 @@ func (s *starter) StartExecutionAs(ctx context.Context, call *awsapi.Call, machi
 
 type anyRole struct{}
 
-func (anyRole) AssumeRoleAsService(service, roleARN, session string) (awsapi.Caller, error) {
-	return awsapi.Caller{Account: "111111111111", ARN: "arn:aws:sts::111111111111:assumed-role/r/" + session, RoleARN: roleARN}, nil
+func (anyRole) AssumeServiceRole(roleARN, service, session string) (awsapi.Caller, bool) {
+	return awsapi.Caller{Account: "111111111111", ARN: "arn:aws:sts::111111111111:assumed-role/r/" + session, RoleARN: roleARN}, true
 }
 
 // TestScheduleFires: a rate rule fires every period (a minute shortened to

@@ -258,9 +258,9 @@ func (s *Service) send(d delivery, input string) (string, error) {
 		if s.opts.StepFunctions == nil || s.opts.Roles == nil {
 			return "", fmt.Errorf("the sandbox has no Step Functions connected to EventBridge")
 		}
-		caller, err := s.opts.Roles.AssumeRoleAsService(ServicePrincipal, d.target.RoleArn, newEventID())
-		if err != nil {
-			return "", err
+		caller, ok := s.opts.Roles.AssumeServiceRole(d.target.RoleArn, ServicePrincipal, newEventID())
+		if !ok {
+			return "", fmt.Errorf("%s cannot assume the target's role %s", ServicePrincipal, d.target.RoleArn)
 		}
 		call := &awsapi.Call{Caller: &caller, Service: "states", Action: "StartExecution", Region: d.region, Secure: true,
 			Time: s.now(), RequestID: strings.ToUpper(newEventID())}

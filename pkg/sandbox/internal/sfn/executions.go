@@ -242,9 +242,9 @@ func (s *Service) invoke(x *execution, run *asl.Run, c asl.TaskCall, call *awsap
 // runTask assumes the role and invokes the function; the failure is named as
 // the state machine sees it.
 func (s *Service) runTask(call *awsapi.Call, resource, roleARN string, input json.RawMessage) (json.RawMessage, *taskFailure) {
-	caller, err := s.opts.Roles.AssumeRoleAsService(ServicePrincipal, roleARN, newRevision())
-	if err != nil {
-		return nil, &taskFailure{name: "States.TaskFailed", cause: awsapi.AsError(err).Message}
+	caller, ok := s.opts.Roles.AssumeServiceRole(roleARN, ServicePrincipal, newRevision())
+	if !ok {
+		return nil, &taskFailure{name: "States.TaskFailed", cause: awsapi.AsError(errCannotAssume()).Message}
 	}
 	call.Caller = &caller
 	if s.opts.Tasks == nil {

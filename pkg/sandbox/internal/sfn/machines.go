@@ -206,14 +206,11 @@ func (s *Service) checkRole(call *awsapi.Call, roleARN string) error {
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") {
 		return awsapi.Errorf(http.StatusBadRequest, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", roleARN)
 	}
-	if s.opts.Authorizer != nil {
-		if err := s.opts.Authorizer.Authorize(call, "iam:PassRole", awsapi.Resource{ARN: roleARN, Account: parts[4]},
-			map[string]string{"iam:PassedToService": ServicePrincipal}); err != nil {
-			return err
-		}
-	}
-	if _, err := s.opts.Roles.AssumeRoleAsService(ServicePrincipal, roleARN, "ValidateRole"); err != nil {
+	if err := s.opts.Roles.PassRole(call, roleARN, ServicePrincipal); err != nil {
 		return err
+	}
+	if _, ok := s.opts.Roles.AssumeServiceRole(roleARN, ServicePrincipal, "ValidateRole"); !ok {
+		return errCannotAssume()
 	}
 	return nil
 }

@@ -27,12 +27,18 @@ import (
 // ServicePrincipal is the principal Step Functions assumes state machine roles as.
 const ServicePrincipal = "states.amazonaws.com"
 
-// Roles issues the role sessions a state machine's executions act with.
+// Roles is what Step Functions needs of IAM for state machine roles.
 type Roles interface {
-	// AssumeRoleAsService returns the identity of a session of roleARN taken
-	// by service, or AccessDenied when the role's trust policy does not let
-	// service in (or the role does not exist).
-	AssumeRoleAsService(service, roleARN, sessionName string) (awsapi.Caller, error)
+	// PassRole authorizes the caller to hand roleARN to service (iam:PassRole).
+	PassRole(call *awsapi.Call, roleARN, service string) error
+	// AssumeServiceRole returns the identity service acts as in roleARN; false
+	// when the role does not exist or does not trust service.
+	AssumeServiceRole(roleARN, service, sessionName string) (awsapi.Caller, bool)
+}
+
+// errCannotAssume is Step Functions' answer for a role it cannot assume.
+func errCannotAssume() error {
+	return awsapi.AccessDenied("Neither the global service principal %s, nor the regional one is authorized to assume the provided role.", ServicePrincipal)
 }
 
 // Options configure a Service.
