@@ -185,18 +185,7 @@ func (s *Service) Do(call *awsapi.Call, action string, input any) (map[string]an
 	if h == nil {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's EventBridge does not support the operation %s.", action)
 	}
-	body, err := json.Marshal(input)
-	if err != nil {
-		return nil, err
-	}
-	c := *call
-	c.Service, c.Action = "events", action
-	out, err := h(s, &c, body)
-	if err != nil {
-		return nil, err
-	}
-	m, _ := out.(map[string]any)
-	return m, nil
+	return awsapi.CallJSON(call, "events", action, input, func(c *awsapi.Call, body []byte) (any, error) { return h(s, c, body) })
 }
 
 func decode(body []byte, v any) error {

@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -173,16 +172,5 @@ func (s *Service) Do(ctx context.Context, call *awsapi.Call, action string, inpu
 	if h == nil {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's Step Functions does not support the operation %s.", action)
 	}
-	body, err := json.Marshal(input)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s input: %w", action, err)
-	}
-	c := *call
-	c.Service, c.Action = "states", action
-	out, err := h(s, ctx, &c, body)
-	if err != nil {
-		return nil, err
-	}
-	m, _ := out.(map[string]any)
-	return m, nil
+	return awsapi.CallJSON(call, "states", action, input, func(c *awsapi.Call, body []byte) (any, error) { return h(s, ctx, c, body) })
 }
