@@ -8,6 +8,7 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/cfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/logs"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/sfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/ssm"
@@ -23,6 +24,7 @@ type backends struct {
 	ssm      *ssm.Service
 	events   *events.Service
 	sfn      *sfn.Service
+	logs     *logs.Service
 }
 
 func newBackends(s *Sandbox) *backends {
@@ -57,6 +59,8 @@ func newBackends(s *Sandbox) *backends {
 	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Faults: s.faults,
 		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
+	b.logs = logs.New(authz, s.opts.Now)
+	b.services["logs"].handler = b.logs
 	b.close = func() {
 		cfnsvc.Close()
 		b.events.Close()

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -31,8 +32,22 @@ var apiParams = sync.OnceValue(func() map[string]map[string][]string {
 		"ssm":            inputFields(reflect.TypeOf(&ssm.Client{})),
 		"events":         inputFields(reflect.TypeOf(&eventbridge.Client{})),
 		"states":         inputFields(reflect.TypeOf(&sfn.Client{})),
+		"logs":           lowerCamel(inputFields(reflect.TypeOf(&cloudwatchlogs.Client{}))),
 	}
 })
+
+// lowerCamel turns field names into the member names of services whose JSON
+// members start in lower case (CloudWatch Logs: LogGroupName is logGroupName).
+func lowerCamel(ops map[string][]string) map[string][]string {
+	for op, fields := range ops {
+		for i, f := range fields {
+			fields[i] = strings.ToLower(f[:1]) + f[1:]
+		}
+		slices.Sort(fields)
+		ops[op] = fields
+	}
+	return ops
+}
 
 var contextType = reflect.TypeOf((*context.Context)(nil)).Elem()
 

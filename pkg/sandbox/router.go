@@ -58,6 +58,7 @@ func newServices() map[string]*service {
 		"ssm":            {name: "ssm", proto: protoJSON, jsonPrefix: "AmazonSSM.", serverError: "InternalServerError"},
 		"events":         {name: "events", proto: protoJSON, jsonPrefix: "AWSEvents.", serverError: "InternalException"},
 		"states":         {name: "states", proto: protoJSON, jsonPrefix: "AWSStepFunctions.", serverError: "InternalFailure"},
+		"logs":           {name: "logs", proto: protoJSON, jsonPrefix: "Logs_20140328.", serverError: "ServiceUnavailableException"},
 	}
 }
 
