@@ -26,6 +26,10 @@ type Caller struct {
 	MFAAuthTime time.Time
 	// Chained is true for role sessions created with role-session credentials (role chaining).
 	Chained bool
+	// Service is set when an AWS service principal acts itself (e.g.
+	// events.amazonaws.com invoking a function): only a resource policy
+	// naming the service can allow it.
+	Service string
 	// AccessKeyID is the key the request was signed with.
 	AccessKeyID string
 	// Expires is when session credentials stop working; zero for root keys.

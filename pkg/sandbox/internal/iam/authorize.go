@@ -21,6 +21,9 @@ func (s *Store) Authorize(call *awsapi.Call, action string, res awsapi.Resource,
 		return s.authorizeAnonymous(call, action, res, extra)
 	}
 	caller := call.Caller
+	if caller.Service != "" {
+		return s.authorizeService(call, action, res, extra)
+	}
 	if !caller.Expires.IsZero() && !s.now().Before(caller.Expires) {
 		return expiredToken()
 	}
@@ -59,6 +62,21 @@ func (s *Store) authorizeAnonymous(call *awsapi.Call, action string, res awsapi.
 		}
 	}
 	return awsapi.AccessDenied("Anonymous users are not authorized to perform: %s on resource: %s", action, res.ARN)
+}
+
+// authorizeService decides for a service principal: it has no identity
+// policies, so the resource policy must name it.
+func (s *Store) authorizeService(call *awsapi.Call, action string, res awsapi.Resource, extra map[string]string) error {
+	if res.Policy != "" {
+		if rp, err := policy.Parse(res.Policy, policy.Any); err == nil {
+			req := &policy.Request{Principal: &policy.Principal{Service: call.Caller.Service}, Action: action, Resource: res.ARN,
+				Context: s.requestContext(call, &awsapi.Caller{}, extra)}
+			if rp.Evaluate(req) == policy.Allow {
+				return nil
+			}
+		}
+	}
+	return awsapi.AccessDenied("%s is not authorized to perform: %s on resource: %s because no resource-based policy allows the %s action", call.Caller.Service, action, res.ARN, action)
 }
 
 // evalResource evaluates a resource policy for a principal twice: with account

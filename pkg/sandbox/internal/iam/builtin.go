@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"strings"
 	"time"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/policy"
@@ -10,6 +11,9 @@ import (
 // PowerUserAccess is everything but IAM/Organizations/Account management, and
 // ReadOnlyAccess allows the read actions of the services the sandbox serves.
 var builtinDocs = []struct{ name, description, doc string }{
+	// Named with their path: arn:aws:iam::aws:policy/service-role/....
+	{"service-role/AWSLambdaBasicExecutionRole", "Provides write permissions to CloudWatch Logs.",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}`},
 	{"AdministratorAccess", "Provides full access to AWS services and resources.",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`},
 	{"PowerUserAccess", "Provides full access to AWS services and resources, but does not allow management of Users and groups.",
@@ -30,7 +34,11 @@ func builtinPolicies(now time.Time) map[string]*managedPolicy {
 			panic("builtin policy " + b.name + ": " + err.Error())
 		}
 		arn := "arn:aws:iam::aws:policy/" + b.name
-		out[arn] = &managedPolicy{arn: arn, name: b.name, path: "/", id: "ANPA" + randomString(17, upperAlnum),
+		path, name := "/", b.name
+		if i := strings.LastIndex(b.name, "/"); i >= 0 {
+			path, name = "/"+b.name[:i+1], b.name[i+1:]
+		}
+		out[arn] = &managedPolicy{arn: arn, name: name, path: path, id: "ANPA" + randomString(17, upperAlnum),
 			description: b.description, doc: b.doc, parsed: p, version: 1, created: now.UTC(), updated: now.UTC()}
 	}
 	return out

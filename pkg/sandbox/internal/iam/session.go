@@ -105,14 +105,18 @@ func (s *Store) AssumeRole(call *awsapi.Call, in AssumeRoleInput) (Session, erro
 	if duration > r.maxSession {
 		return Session{}, awsapi.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	expires := now.Add(time.Duration(duration) * time.Second).UTC().Truncate(time.Second)
+	return s.roleSession(a, r, in.SessionName, now.Add(time.Duration(duration)*time.Second), caller.MFAAuthTime, chained), nil
+}
+
+// roleSession issues and registers a session of role r. s.mu must be held.
+func (s *Store) roleSession(a *account, r *role, sessionName string, expires, mfaAuthTime time.Time, chained bool) Session {
 	sess := Session{
 		AccessKeyID:     "ASIA" + randomString(16, upperAlnum),
 		SecretAccessKey: randomString(40, secretChars),
 		SessionToken:    sessionToken(),
-		Expiration:      expires,
-		AssumedRoleARN:  "arn:aws:sts::" + a.ID + ":assumed-role/" + r.name + "/" + in.SessionName,
-		AssumedRoleID:   r.id + ":" + in.SessionName,
+		Expiration:      expires.UTC().Truncate(time.Second),
+		AssumedRoleARN:  "arn:aws:sts::" + a.ID + ":assumed-role/" + r.name + "/" + sessionName,
+		AssumedRoleID:   r.id + ":" + sessionName,
 	}
 	s.addSession(sess, awsapi.Caller{
 		Account:     a.ID,
@@ -120,11 +124,11 @@ func (s *Store) AssumeRole(call *awsapi.Call, in AssumeRoleInput) (Session, erro
 		UserID:      sess.AssumedRoleID,
 		RoleARN:     r.arn,
 		RoleName:    r.name,
-		SessionName: in.SessionName,
-		MFAAuthTime: caller.MFAAuthTime,
+		SessionName: sessionName,
+		MFAAuthTime: mfaAuthTime,
 		Chained:     chained,
 	})
-	return sess, nil
+	return sess
 }
 
 // GetSessionToken issues temporary credentials for the caller's own identity,
