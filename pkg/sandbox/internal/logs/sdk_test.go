@@ -118,7 +118,9 @@ func TestLogsBadInput(t *testing.T) {
 		}, "ResourceNotFoundException", "The specified log stream does not exist."},
 		{"unknown member", func() error {
 			_, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("h")},
-				func(o *cloudwatchlogs.Options) { o.APIOptions = append(o.APIOptions, sandboxtest.ReplaceBody(`{"logGroupName":"h","LogGroupName":"h"}`)) })
+				func(o *cloudwatchlogs.Options) {
+					o.APIOptions = append(o.APIOptions, sandboxtest.ReplaceBody(`{"logGroupName":"h","LogGroupName":"h"}`))
+				})
 			return err
 		}, "ValidationException", `Unknown parameter in input: "LogGroupName", must be one of: `},
 		{"JSON filter patterns", func() error {
