@@ -410,7 +410,7 @@ func authError(err *authErr, p protocol) *awsapi.Error {
 	}
 	code := c.query
 	switch p {
-	case protoJSON:
+	case protoJSON, protoRESTJSON:
 		code = c.json
 	case protoREST:
 		code = c.rest

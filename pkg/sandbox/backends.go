@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/asl"
@@ -8,6 +9,7 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/cfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/lambda"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/logs"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/sfn"
@@ -25,6 +27,7 @@ type backends struct {
 	events   *events.Service
 	sfn      *sfn.Service
 	logs     *logs.Service
+	lambda   *lambda.Service
 }
 
 func newBackends(s *Sandbox) *backends {
@@ -61,7 +64,13 @@ func newBackends(s *Sandbox) *backends {
 	b.services["cloudformation"].handler = cfnsvc
 	b.logs = logs.New(authz, s.opts.Now)
 	b.services["logs"].handler = b.logs
+	b.lambda = lambda.New(lambda.Options{Authorizer: authz, Roles: store, Code: s3svc, Logs: b.logs, Faults: s.faults,
+		Endpoint: s.url, StateDelay: lambda.DefaultStateDelay, Logger: s.opts.Logger, Now: s.opts.Now})
+	lsvc := b.services["lambda"]
+	lsvc.handler, lsvc.operation, lsvc.maxBody = b.lambda, lambda.Operation, lambda.MaxRequestBody
+	lsvc.tooLarge = func(r *http.Request) *awsapi.Error { return lambda.TooLarge(lambda.Operation(r)) }
 	b.close = func() {
+		b.lambda.Close()
 		cfnsvc.Close()
 		b.events.Close()
 		b.sfn.Close()

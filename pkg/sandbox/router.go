@@ -25,9 +25,10 @@ import (
 type protocol int
 
 const (
-	protoQuery protocol = iota // form body, XML responses (sts, iam, cloudformation)
-	protoJSON                  // JSON 1.0/1.1 with X-Amz-Target (ssm, events, states)
-	protoREST                  // REST/XML (s3)
+	protoQuery    protocol = iota // form body, XML responses (sts, iam, cloudformation)
+	protoJSON                     // JSON 1.0/1.1 with X-Amz-Target (ssm, events, states)
+	protoREST                     // REST/XML (s3)
+	protoRESTJSON                 // REST-JSON (lambda)
 )
 
 const (
@@ -47,6 +48,11 @@ type service struct {
 	// the SDKs retry.
 	serverError string
 	handler     http.Handler
+	// REST-JSON services name a request's operation from its method and path.
+	operation func(*http.Request) string
+	// maxBody, if set, replaces the protocol's body cap; tooLarge answers a body over it.
+	maxBody  int64
+	tooLarge func(*http.Request) *awsapi.Error
 }
 
 func newServices() map[string]*service {
@@ -59,6 +65,7 @@ func newServices() map[string]*service {
 		"events":         {name: "events", proto: protoJSON, jsonPrefix: "AWSEvents.", serverError: "InternalException"},
 		"states":         {name: "states", proto: protoJSON, jsonPrefix: "AWSStepFunctions.", serverError: "InternalFailure"},
 		"logs":           {name: "logs", proto: protoJSON, jsonPrefix: "Logs_20140328.", serverError: "ServiceUnavailableException"},
+		"lambda":         {name: "lambda", proto: protoRESTJSON, serverError: "ServiceException"},
 	}
 }
 
@@ -222,6 +229,9 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	case protoREST:
 		// The S3 service reads virtual-host buckets from Host itself.
 		faultAction = s3Operation(r)
+	case protoRESTJSON:
+		call.Action = svc.operation(r)
+		faultAction = call.Action
 	}
 
 	if rt.faults != nil {
@@ -272,6 +282,8 @@ func throttleError(p protocol) *awsapi.Error {
 		return awsapi.Errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 	case protoREST:
 		return awsapi.Errorf(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+	case protoRESTJSON:
+		return &awsapi.Error{Status: http.StatusTooManyRequests, Code: "TooManyRequestsException", Message: "Rate exceeded", Fields: map[string]string{"Reason": "CallerRateLimitExceeded"}}
 	default:
 		return awsapi.Errorf(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	}
@@ -285,7 +297,13 @@ func readBody(w http.ResponseWriter, r *http.Request, svc *service, si *sigInfo)
 	if svc.proto == protoREST {
 		limit = maxS3Body
 	}
+	if svc.maxBody > 0 {
+		limit = svc.maxBody
+	}
 	tooLarge := func() error {
+		if svc.tooLarge != nil {
+			return svc.tooLarge(r)
+		}
 		if svc.proto == protoREST {
 			return awsapi.Errorf(http.StatusRequestEntityTooLarge, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of %d bytes in the sandbox.", limit)
 		}
@@ -442,6 +460,8 @@ func writeError(w http.ResponseWriter, r *http.Request, call *awsapi.Call, p pro
 		awsapi.WriteQueryError(w, call, ns, err)
 	case protoJSON:
 		awsapi.WriteJSONError(w, call, err)
+	case protoRESTJSON:
+		awsapi.WriteRESTJSONError(w, call, err)
 	default:
 		if r.Method == http.MethodHead {
 			w.WriteHeader(awsapi.AsError(err).Status)

@@ -210,6 +210,8 @@ func (s *Sandbox) Close() error {
 		if s.stopCtx != nil {
 			s.stopCtx()
 		}
+		// Lambda instances go first, so invocations in flight end now.
+		s.backends.lambda.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := s.srv.Shutdown(ctx); err != nil {

@@ -5,7 +5,8 @@
 //
 // Rules are keyed by API: "service:Action" (e.g. "cloudformation:DescribeStacks"),
 // "service:*" or "*". The most specific key that has a rule wins. Service names
-// are SigV4 signing names: sts, iam, s3, cloudformation, ssm, events.
+// are SigV4 signing names: sts, iam, s3, cloudformation, ssm, events, logs,
+// lambda.
 //
 // A fault fires before the call (the call has no effect, as AWS throttles) or
 // after it (the call takes effect and its response is lost: the client sees
@@ -69,6 +70,7 @@ type Injector struct {
 	errsAfter     map[string]float64
 	latency       map[string]time.Duration
 	stacks        map[string]string
+	kills         map[string][]time.Duration // Lambda function name -> pending kills
 }
 
 // New returns an injector with no rules. seed 0 draws from a random source;
@@ -88,6 +90,7 @@ func New(seed int64) *Injector {
 		errsAfter:     map[string]float64{},
 		latency:       map[string]time.Duration{},
 		stacks:        map[string]string{},
+		kills:         map[string][]time.Duration{},
 	}
 }
 
@@ -170,6 +173,7 @@ func (f *Injector) Reset() {
 	clear(f.errsAfter)
 	clear(f.latency)
 	clear(f.stacks)
+	clear(f.kills)
 }
 
 // Decide draws the fault for one call to service:action: throttling, then

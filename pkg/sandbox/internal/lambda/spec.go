@@ -1,0 +1,248 @@
+package lambda
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+)
+
+// FunctionSpec is a function definition, from CreateFunction,
+// UpdateFunctionConfiguration or an AWS::Lambda::Function resource.
+type FunctionSpec struct {
+	Name, Runtime, Role, Handler, Description string
+	// Timeout (seconds) and MemorySize (MB); 0 takes Lambda's defaults (3, 128).
+	Timeout, MemorySize int
+	Environment         map[string]string
+	// Architecture is x86_64 (the default) or arm64.
+	Architecture string
+	// LogGroup defaults to /aws/lambda/<name>; LogFormat is Text or JSON.
+	LogGroup, LogFormat string
+	TracingMode         string
+	EphemeralStorage    int
+	PackageType         string
+	Layers              []string
+	Tags                map[string]string
+	// ReservedConcurrency, if set, reserves (and caps) concurrent executions.
+	ReservedConcurrency *int
+}
+
+// CodeSource is where a deployment package comes from: the zip itself or
+// an S3 object, read with the caller's permissions.
+type CodeSource struct {
+	ZipFile                          []byte
+	S3Bucket, S3Key, S3ObjectVersion string
+	ImageURI                         string
+}
+
+// Runtimes Lambda no longer lets anyone create or update a function with.
+var blockedRuntimes = []string{"nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
+	"nodejs16.x", "python2.7", "python3.6", "python3.7", "python3.8", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1",
+	"dotnet6", "ruby2.5", "ruby2.7", "go1.x", "provided", "java8"}
+
+// runnable are the runtimes the sandbox can start: the OS-only ones, whose
+// bootstrap is the function's own executable.
+var runnable = []string{"provided.al2023", "provided.al2"}
+
+// reservedEnv are the variables Lambda sets and a function may not.
+var reservedEnv = []string{"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+	"AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API", "AWS_REGION", "AWS_SECRET_ACCESS_KEY",
+	"AWS_SESSION_TOKEN", "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT",
+	"_AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_PORT"}
+
+var (
+	envKeyPattern  = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+	rolePattern    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+	handlerPattern = regexp.MustCompile(`^[^\s]+$`)
+)
+
+// validate checks a definition as CreateFunction does, and fills defaults.
+// UpdateFunctionConfiguration merges its changes into the current
+// definition before validating it.
+func (sp *FunctionSpec) validate() error {
+	if !nameOnly.MatchString(sp.Name) {
+		return validation("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+", sp.Name)
+	}
+	if sp.PackageType == "Image" {
+		return invalidParam("The sandbox runs Zip functions only; container image functions (PackageType Image) are not supported.")
+	}
+	if sp.PackageType != "" && sp.PackageType != "Zip" {
+		return validation("1 validation error detected: Value '%s' at 'packageType' failed to satisfy constraint: Member must satisfy enum value set: [Image, Zip]", sp.PackageType)
+	}
+	if sp.Runtime == "" || sp.Handler == "" {
+		return invalidParam("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+	}
+	if err := checkRuntime(sp.Runtime); err != nil {
+		return err
+	}
+	if len(sp.Handler) > 128 || !handlerPattern.MatchString(sp.Handler) {
+		return validation("1 validation error detected: Value '%s' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: [^\\s]+", sp.Handler)
+	}
+	if !rolePattern.MatchString(sp.Role) {
+		return validation("1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", sp.Role)
+	}
+	if len(sp.Description) > 256 {
+		return validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 256")
+	}
+	if sp.Timeout == 0 {
+		sp.Timeout = 3
+	}
+	if sp.Timeout < 1 || sp.Timeout > 900 {
+		return validation("1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value %s", sp.Timeout, bound(sp.Timeout < 1, 1, 900))
+	}
+	if sp.MemorySize == 0 {
+		sp.MemorySize = 128
+	}
+	if sp.MemorySize < 128 || sp.MemorySize > 10240 {
+		return validation("1 validation error detected: Value '%d' at 'memorySize' failed to satisfy constraint: Member must have value %s", sp.MemorySize, bound(sp.MemorySize < 128, 128, 10240))
+	}
+	if sp.EphemeralStorage == 0 {
+		sp.EphemeralStorage = 512
+	}
+	if sp.EphemeralStorage < 512 || sp.EphemeralStorage > 10240 {
+		return validation("1 validation error detected: Value '%d' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value %s", sp.EphemeralStorage, bound(sp.EphemeralStorage < 512, 512, 10240))
+	}
+	switch sp.Architecture {
+	case "":
+		sp.Architecture = "x86_64"
+	case "x86_64", "arm64":
+	default:
+		return validation("1 validation error detected: Value '[%s]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]", sp.Architecture)
+	}
+	switch sp.LogFormat {
+	case "":
+		sp.LogFormat = "Text"
+	case "Text", "JSON":
+	default:
+		return validation("1 validation error detected: Value '%s' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]", sp.LogFormat)
+	}
+	if sp.LogGroup == "" {
+		sp.LogGroup = "/aws/lambda/" + sp.Name
+	}
+	switch sp.TracingMode {
+	case "":
+		sp.TracingMode = "PassThrough"
+	case "Active", "PassThrough":
+	default:
+		return validation("1 validation error detected: Value '%s' at 'tracingConfig.mode' failed to satisfy constraint: Member must satisfy enum value set: [Active, PassThrough]", sp.TracingMode)
+	}
+	if len(sp.Layers) > 0 {
+		return invalidParam("Layer version %s does not exist. (The sandbox serves no layers.)", sp.Layers[0])
+	}
+	if sp.ReservedConcurrency != nil && *sp.ReservedConcurrency < 0 {
+		return validation("1 validation error detected: Value '%d' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0", *sp.ReservedConcurrency)
+	}
+	return checkEnv(sp.Environment)
+}
+
+func bound(low bool, lo, hi int) string {
+	if low {
+		return "greater than or equal to " + strconv.Itoa(lo)
+	}
+	return "less than or equal to " + strconv.Itoa(hi)
+}
+
+// checkRuntime refuses what Lambda refuses: values outside the enum, and
+// runtimes past their block-create date.
+func checkRuntime(rt string) error {
+	var valid []string
+	for _, r := range types.Runtime("").Values() {
+		valid = append(valid, string(r))
+	}
+	if !slices.Contains(valid, rt) {
+		return validation("1 validation error detected: Value '%s' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN", rt, strings.Join(valid, ", "))
+	}
+	if slices.Contains(blockedRuntimes, rt) {
+		return invalidParam("The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", rt)
+	}
+	return nil
+}
+
+// checkEnv applies Lambda's rules for environment variables: key syntax,
+// reserved keys, and 4 KB for the whole set as JSON.
+func checkEnv(env map[string]string) error {
+	var reserved []string
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !envKeyPattern.MatchString(k) {
+			return validation("1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]")
+		}
+		if slices.Contains(reservedEnv, k) {
+			reserved = append(reserved, k)
+		}
+	}
+	if len(reserved) > 0 {
+		return invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
+	}
+	if data, _ := json.Marshal(env); len(env) > 0 && len(data) > 4096 {
+		return invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", data)
+	}
+	return nil
+}
+
+// readCode fetches a deployment package as Lambda does for the caller.
+func (s *Service) readCode(call *awsapi.Call, src CodeSource) (*code, error) {
+	switch {
+	case src.ImageURI != "":
+		return nil, invalidParam("The sandbox runs Zip functions only; container image functions (ImageUri) are not supported.")
+	case len(src.ZipFile) > 0 && src.S3Bucket != "":
+		return nil, invalidParam("Please do not provide other FunctionCode parameters when providing a ZipFile.")
+	case len(src.ZipFile) > 0:
+		if len(src.ZipFile) > maxZipDirect {
+			return nil, awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes for the %s operation", MaxRequestBody, call.Action)
+		}
+		return newCode(src.ZipFile)
+	case src.S3Bucket == "" || src.S3Key == "":
+		return nil, invalidParam("Please provide a source for function code.")
+	}
+	if s.opts.Code == nil {
+		return nil, invalidParam("Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist")
+	}
+	data, err := s.opts.Code.ReadObject(call, src.S3Bucket, src.S3Key, src.S3ObjectVersion)
+	if err != nil {
+		var e *awsapi.Error
+		if errors.As(err, &e) && (e.Code == "AccessDenied" || e.Status == http.StatusForbidden) {
+			return nil, awsapi.Errorf(http.StatusForbidden, "AccessDeniedException",
+				"Your access has been denied by S3, please make sure your request credentials have permission to GetObject for %s/%s. S3 Error Code: AccessDenied. S3 Error Message: Access Denied", src.S3Bucket, src.S3Key)
+		}
+		e = awsapi.AsError(err)
+		return nil, invalidParam("Error occurred while GetObject. S3 Error Code: %s. S3 Error Message: %s", e.Code, e.Message)
+	}
+	return newCode(data)
+}
+
+// checkRole makes sure the caller may pass the role to Lambda and that Lambda
+// can assume it, as CreateFunction and UpdateFunctionConfiguration do.
+func (s *Service) checkRole(call *awsapi.Call, account, functionARN, role string) error {
+	if s.opts.Authorizer != nil {
+		extra := map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}
+		if err := s.opts.Authorizer.Authorize(call, "iam:PassRole", awsapi.Resource{ARN: role}, extra); err != nil {
+			return err
+		}
+	}
+	if s.opts.Roles == nil {
+		return nil
+	}
+	if _, err := s.opts.Roles.AssumeRoleForService(role, "lambda.amazonaws.com", "sandbox-role-check", sourceKeys(account, functionARN)); err != nil {
+		return invalidParam("The role defined for the function cannot be assumed by Lambda.")
+	}
+	return nil
+}
+
+// sourceKeys are the condition keys Lambda sends when it assumes a role.
+func sourceKeys(account, functionARN string) map[string]string {
+	return map[string]string{"aws:SourceAccount": account, "aws:SourceArn": functionARN}
+}
