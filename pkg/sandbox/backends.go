@@ -54,21 +54,22 @@ func newBackends(s *Sandbox) *backends {
 	b.services["s3"].handler = s3svc
 	b.ssm = ssm.New(authz)
 	b.services["ssm"].handler = b.ssm
+	b.logs = logs.New(authz, s.opts.Now)
+	b.services["logs"].handler = b.logs
+	b.lambda = lambda.New(lambda.Options{Authorizer: authz, Roles: store, Code: s3svc, Logs: b.logs, Faults: s.faults,
+		Endpoint: s.url, StateDelay: s.opts.LambdaStateDelay, Logger: s.opts.Logger, Now: s.opts.Now})
+	lsvc := b.services["lambda"]
+	lsvc.handler, lsvc.operation, lsvc.maxBody = b.lambda, lambda.Operation, lambda.MaxRequestBody
+	lsvc.tooLarge = func(r *http.Request) *awsapi.Error { return lambda.TooLarge(lambda.Operation(r)) }
 	interp := asl.New(asl.Options{Logger: s.opts.Logger})
 	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: s.opts.Tasks, Interpreter: interp, Now: s.opts.Now})
 	b.services["states"].handler = b.sfn
 	b.events = events.New(events.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Logger: s.opts.Logger, Now: s.opts.Now})
 	b.services["events"].handler = b.events
-	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Faults: s.faults,
+	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Lambda: b.lambda, Logs: b.logs,
+		Faults:        s.faults,
 		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
-	b.logs = logs.New(authz, s.opts.Now)
-	b.services["logs"].handler = b.logs
-	b.lambda = lambda.New(lambda.Options{Authorizer: authz, Roles: store, Code: s3svc, Logs: b.logs, Faults: s.faults,
-		Endpoint: s.url, StateDelay: lambda.DefaultStateDelay, Logger: s.opts.Logger, Now: s.opts.Now})
-	lsvc := b.services["lambda"]
-	lsvc.handler, lsvc.operation, lsvc.maxBody = b.lambda, lambda.Operation, lambda.MaxRequestBody
-	lsvc.tooLarge = func(r *http.Request) *awsapi.Error { return lambda.TooLarge(lambda.Operation(r)) }
 	b.close = func() {
 		b.lambda.Close()
 		cfnsvc.Close()

@@ -47,6 +47,10 @@ type Options struct {
 	// Task fails with Lambda.ServiceException; tests of state machines give
 	// a Go stand-in.
 	Tasks TaskInvoker
+	// LambdaStateDelay is how long functions created or updated through the
+	// Lambda API stay Pending / InProgress (default 100ms), so that clients
+	// which do not wait for Active, as they must on AWS, fail here too.
+	LambdaStateDelay time.Duration
 }
 
 // TaskInvoker runs a Step Functions Task state's function as the state

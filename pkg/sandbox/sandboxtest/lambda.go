@@ -72,7 +72,7 @@ func GoLambdaZip(t testing.TB, dir string) []byte {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	out := filepath.Join(tmp, "bootstrap")
-	cmd := exec.Command(goBin, "build", "-trimpath", "-tags", "lambda.norpc", "-o", out, ".")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-tags", "lambda.norpc", "-o", out, ".")
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if msg, err := cmd.CombinedOutput(); err != nil {

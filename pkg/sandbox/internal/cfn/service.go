@@ -90,6 +90,8 @@ type Options struct {
 	IAM        IAMStore
 	S3         BucketStore
 	SSM        ParameterStore
+	Lambda     LambdaStore
+	Logs       LogStore
 	Faults     FaultSource
 	// Roles lets stack operations run as a service role (RoleARN); without
 	// it every RoleARN is refused.

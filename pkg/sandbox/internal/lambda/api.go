@@ -477,9 +477,9 @@ func (s *Service) updateFunctionConfiguration(call *awsapi.Call, q *request) (re
 
 func (s *Service) deleteFunction(call *awsapi.Call, q *request) (result, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	f, v, err := s.functionFor(call, "DeleteFunction", q.labels["FunctionName"], q.query("Qualifier"))
 	if err != nil {
-		s.mu.Unlock()
 		return result{}, err
 	}
 	qual := q.query("Qualifier")
@@ -496,7 +496,6 @@ func (s *Service) deleteFunction(call *awsapi.Call, q *request) (result, error) 
 	default:
 		s.removeFunction(f)
 	}
-	s.mu.Unlock()
 	if err != nil {
 		return result{}, err
 	}
@@ -525,7 +524,7 @@ func (f *function) deleteVersion(v *version) error {
 		return conflict("Unable to delete version because the following aliases reference it: [%s]", strings.Join(users, ", "))
 	}
 	delete(f.versions, v.number)
-	for _, in := range f.instances {
+	for _, in := range slices.Clone(f.instances) { // retiring edits the list
 		if in.ver == v {
 			in.retire()
 		}
@@ -539,7 +538,7 @@ func (f *function) deleteVersion(v *version) error {
 func (s *Service) removeFunction(f *function) {
 	f.deleted = true
 	delete(s.functions, fnKey{f.account, f.region, f.name})
-	for _, in := range f.instances {
+	for _, in := range slices.Clone(f.instances) { // retiring edits the list
 		in.retire()
 	}
 	f.latest.code.release()

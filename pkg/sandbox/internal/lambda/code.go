@@ -147,9 +147,9 @@ func writeEntry(f *zip.File, target string, mode os.FileMode) error {
 	return out.Close()
 }
 
-// inlineZip builds the package CloudFormation makes of inline source
+// InlineZip builds the package CloudFormation makes of inline source
 // (Code.ZipFile): one file named for the runtime's handler module.
-func inlineZip(runtime, source string) ([]byte, error) {
+func InlineZip(runtime, source string) ([]byte, error) {
 	name := "index.js"
 	if strings.HasPrefix(runtime, "python") {
 		name = "index.py"

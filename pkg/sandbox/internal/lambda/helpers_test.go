@@ -3,10 +3,12 @@ package lambda_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -115,4 +117,30 @@ func (w *world) invoke(t *testing.T, name string, event any, out any) *lambda.In
 		}
 	}
 	return res
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// waitForLog waits until a message containing substr is in the log group,
+// and returns the group's messages.
+func waitForLog(t *testing.T, sb *sandbox.Sandbox, group, substr string) []string {
+	t.Helper()
+	c := cloudwatchlogs.NewFromConfig(sb.AWSConfig("master"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := c.FilterLogEvents(t.Context(), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group)})
+		var msgs []string
+		if err == nil {
+			for _, e := range out.Events {
+				msgs = append(msgs, aws.ToString(e.Message))
+				if strings.Contains(aws.ToString(e.Message), substr) {
+					return msgs
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q in %s (error %v): %q", substr, group, err, msgs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

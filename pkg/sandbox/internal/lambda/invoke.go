@@ -288,7 +288,12 @@ func (s *Service) invokeOnce(f *function, v *version, inv *invocation) error {
 			return nil
 		}
 	}
-	in.run(inv)
+	if !in.run(inv) {
+		// The warm instance had died while idle (its last invocation
+		// crashed it): Lambda starts the event on a fresh one.
+		s.release(in)
+		return s.invokeOnce(f, v, inv)
+	}
 	s.release(in)
 	return nil
 }
@@ -307,8 +312,9 @@ func (in *instance) failStart(inv *invocation, fe *fnError) {
 }
 
 // run hands the invocation to the runtime and waits for its outcome, the
-// timeout, or the process's end.
-func (in *instance) run(inv *invocation) {
+// timeout, or the process's end. It reports false, having done nothing, when
+// a warm instance turns out to have died since its last invocation.
+func (in *instance) run(inv *invocation) bool {
 	cold := in.cold
 	in.cold = false
 	initTimer := time.NewTimer(initTimeout)
@@ -316,16 +322,19 @@ func (in *instance) run(inv *invocation) {
 	select {
 	case in.next <- inv:
 	case <-in.exited:
+		if !cold {
+			return false
+		}
 		in.failInit(inv, exitError(inv.id, in.exitMsg))
-		return
+		return true
 	case fe := <-in.initErr:
 		in.killAndWait()
 		in.failInit(inv, fe)
-		return
+		return true
 	case <-initTimer.C:
 		in.killAndWait()
 		in.failInit(inv, timeoutError(inv.id, initTimeout))
-		return
+		return true
 	}
 	<-inv.delivered
 	start := time.Now()
@@ -372,6 +381,7 @@ func (in *instance) run(inv *invocation) {
 		in.emit(inv.fnErr.Type)
 	}
 	in.report(inv, time.Since(start), status, cold)
+	return true
 }
 
 // failInit reports an init phase that ended before the runtime took the event.

@@ -62,8 +62,10 @@ type Options struct {
 	// Endpoint is the sandbox's URL, given to functions as AWS_ENDPOINT_URL.
 	Endpoint string
 	// StateDelay is how long a function created or updated through the API
-	// stays Pending / InProgress (functions made by CloudFormation are
-	// Active when their resource completes, as CloudFormation waits).
+	// stays Pending / InProgress (default 100ms: long enough that a client
+	// which does not wait for Active, as it must on AWS, fails here too).
+	// Functions made by CloudFormation are Active when their resource
+	// completes, as CloudFormation waits for them.
 	StateDelay time.Duration
 	// AccountConcurrency is each account's concurrency limit (default 1000).
 	AccountConcurrency int
@@ -95,11 +97,6 @@ type Service struct {
 	codeSrv  *codeServer
 }
 
-// DefaultStateDelay is how long the sandbox keeps API-created functions
-// Pending (and updates InProgress): long enough that a client which does
-// not wait for Active, as it must on AWS, fails here too.
-const DefaultStateDelay = 100 * time.Millisecond
-
 // New returns a Lambda service with no functions. Close removes its files
 // and stops every instance.
 func New(opts Options) *Service {
@@ -114,6 +111,9 @@ func New(opts Options) *Service {
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 10 * time.Minute
+	}
+	if opts.StateDelay <= 0 {
+		opts.StateDelay = 100 * time.Millisecond
 	}
 	if opts.AsyncRetryDelay <= 0 {
 		opts.AsyncRetryDelay = time.Second

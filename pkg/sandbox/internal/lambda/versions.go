@@ -131,7 +131,7 @@ func (f *function) setAlias(a *alias, in aliasInput) error {
 func (s *Service) PutAlias(account, region, fnName, name, version, description string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := s.lookup(ref{account: account, region: region, name: fnName})
+	f, _, err := s.byName(account, region, fnName)
 	if err != nil {
 		return "", err
 	}
@@ -153,7 +153,7 @@ func (s *Service) PutAlias(account, region, fnName, name, version, description s
 func (s *Service) DeleteAlias(account, region, fnName, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f := s.functions[fnKey{account, region, fnName}]; f != nil {
+	if f, _, err := s.byName(account, region, fnName); err == nil {
 		delete(f.aliases, name)
 	}
 }
@@ -301,7 +301,7 @@ func (s *Service) checkReservation(account, region, except string, n int) error 
 func (s *Service) SetReservedConcurrency(account, region, fnName string, n *int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := s.lookup(ref{account: account, region: region, name: fnName})
+	f, _, err := s.byName(account, region, fnName)
 	if err != nil {
 		return err
 	}
