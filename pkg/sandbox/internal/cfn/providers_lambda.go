@@ -254,8 +254,9 @@ var lambdaVersionProvider = &provider{
 		if err != nil {
 			return lambdaError(err)
 		}
+		// Ref and FunctionArn are the version's qualified ARN.
 		r.physicalID = arn
-		r.attrs = map[string]any{"Version": version, "FunctionArn": fnARN}
+		r.attrs = map[string]any{"Version": version, "FunctionArn": arn}
 		return nil
 	},
 	delete: func(c *pctx, r *resource) error {
@@ -265,7 +266,7 @@ var lambdaVersionProvider = &provider{
 		if err := c.authorize("lambda:DeleteFunction", r.physicalID, "Lambda"); err != nil {
 			return err
 		}
-		if err := c.s.opts.Lambda.DeleteVersionFor(c.account, c.region, scalarString(r.attrs["FunctionArn"]), scalarString(r.attrs["Version"])); err != nil {
+		if err := c.s.opts.Lambda.DeleteVersionFor(c.account, c.region, propString(r.props, "FunctionName"), scalarString(r.attrs["Version"])); err != nil {
 			return lambdaError(err)
 		}
 		return nil
@@ -316,7 +317,7 @@ func putAlias(c *pctx, r *resource, props map[string]any, action string) error {
 var lambdaPermissionProvider = &provider{
 	replace: map[string]string{"Action": "Always", "FunctionName": "Always", "Principal": "Always", "SourceArn": "Always", "SourceAccount": "Always",
 		"EventSourceToken": "Always", "PrincipalOrgID": "Always", "FunctionUrlAuthType": "Always"},
-	attrs: []string{},
+	attrs: []string{"Id"},
 	create: func(c *pctx, r *resource, props map[string]any) error {
 		if c.s.opts.Lambda == nil {
 			return errNoBackend
@@ -333,7 +334,9 @@ var lambdaPermissionProvider = &provider{
 		if err != nil {
 			return lambdaError(err)
 		}
-		r.physicalID = sid
+		// Ref is the type's identifier, FunctionName|Id.
+		r.physicalID = fn + "|" + sid
+		r.attrs = map[string]any{"Id": sid}
 		return nil
 	},
 	delete: func(c *pctx, r *resource) error {
@@ -344,7 +347,7 @@ var lambdaPermissionProvider = &provider{
 		if err := c.authorize("lambda:RemovePermission", functionARNOf(c, fn), "Lambda"); err != nil {
 			return err
 		}
-		c.s.opts.Lambda.RemovePermission(c.account, c.region, fn, r.physicalID)
+		c.s.opts.Lambda.RemovePermission(c.account, c.region, fn, scalarString(r.attrs["Id"]))
 		return nil
 	},
 }
