@@ -3,6 +3,8 @@ package sandbox_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,9 +12,13 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -286,5 +292,56 @@ func invokeWithCLI(t *testing.T, sb *sandbox.Sandbox) {
 	meta, body = run(`{"op":"error","name":"cli order"}`)
 	if meta["FunctionError"] != "Unhandled" || !strings.Contains(body, `"errorType":"NotFoundError"`) {
 		t.Errorf("aws lambda invoke of a failing handler: %v, %s", meta, body)
+	}
+}
+
+// TestLambdaFaults: the fault injector reaches Lambda's REST-JSON API with
+// Lambda's own error shapes, which the SDK retries.
+func TestLambdaFaults(t *testing.T) {
+	sb := sandboxtest.Start(t, func(o *sandbox.Options) { o.Seed = 3 })
+	cfg := sb.AWSConfig("master")
+	ct := &countingTransport{base: http.DefaultTransport}
+	cfg.HTTPClient = &http.Client{Transport: ct}
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			o.RateLimiter = ratelimit.None
+		})
+	}
+	c := lambda.NewFromConfig(cfg)
+	tests := []struct {
+		name   string
+		inject func() error
+		call   func() error
+		code   string
+		status int
+	}{
+		{"throttled invoke", func() error { return sb.Faults().Throttle("lambda:Invoke", 1) }, func() error {
+			_, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("any")})
+			return err
+		}, "TooManyRequestsException", 429},
+		{"service errors", func() error { return sb.Faults().ServerErrors("lambda:*", 1) }, func() error {
+			_, err := c.ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
+			return err
+		}, "ServiceException", 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb.Faults().Reset()
+			if err := tt.inject(); err != nil {
+				t.Fatal(err)
+			}
+			ct.n = 0
+			err := tt.call()
+			var re *awshttp.ResponseError
+			if apiCode(err) != tt.code || !errors.As(err, &re) || re.HTTPStatusCode() != tt.status {
+				t.Fatalf("error = %v, want %s (%d)", err, tt.code, tt.status)
+			}
+			var maxErr *retry.MaxAttemptsError
+			if !errors.As(err, &maxErr) || ct.n != 3 {
+				t.Errorf("%d attempts, %v: the SDK did not retry it", ct.n, err)
+			}
+		})
 	}
 }

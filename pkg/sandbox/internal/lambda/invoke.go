@@ -384,9 +384,14 @@ func (in *instance) run(inv *invocation) bool {
 	return true
 }
 
-// failInit reports an init phase that ended before the runtime took the event.
+// failInit reports an init phase that ended before the runtime took the
+// event; what the runtime printed comes before the invocation's START.
 func (in *instance) failInit(inv *invocation, fe *fnError) {
 	in.notePeak()
+	in.logMu.Lock()
+	in.drainLocked()
+	in.flushLocked()
+	in.logMu.Unlock()
 	in.failStart(inv, fe)
 }
 
