@@ -122,7 +122,7 @@ func (w *world) invoke(t *testing.T, name string, event any, out any) *lambda.In
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // waitForLog waits until a message containing substr is in the log group,
-// and returns the group's messages.
+// and returns all the group's messages.
 func waitForLog(t *testing.T, sb *sandbox.Sandbox, group, substr string) []string {
 	t.Helper()
 	c := cloudwatchlogs.NewFromConfig(sb.AWSConfig("master"))
@@ -130,13 +130,15 @@ func waitForLog(t *testing.T, sb *sandbox.Sandbox, group, substr string) []strin
 	for {
 		out, err := c.FilterLogEvents(t.Context(), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group)})
 		var msgs []string
+		found := false
 		if err == nil {
 			for _, e := range out.Events {
 				msgs = append(msgs, aws.ToString(e.Message))
-				if strings.Contains(aws.ToString(e.Message), substr) {
-					return msgs
-				}
+				found = found || strings.Contains(aws.ToString(e.Message), substr)
 			}
+		}
+		if found {
+			return msgs
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no log line with %q in %s (error %v): %q", substr, group, err, msgs)

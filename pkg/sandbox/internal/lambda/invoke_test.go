@@ -317,3 +317,45 @@ func TestInvocationTypes(t *testing.T) {
 		t.Errorf("log tail:\n%s", log)
 	}
 }
+
+// TestEventRetries: a failing Event invocation runs three times in all; a
+// throttled one waits until it can run.
+func TestEventRetries(t *testing.T) {
+	w := newWorld(t)
+	w.create(t, "async")
+	ctx := t.Context()
+	if _, err := w.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("async"), InvocationType: types.InvocationTypeEvent,
+		Payload: []byte(`{"op":"error","name":"async order"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		n := 0
+		for _, m := range waitForLog(t, w.sb, "/aws/lambda/async", "async order") {
+			if strings.Contains(m, `"errorMessage":"async order was not found"`) {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(10 * time.Second); count() < 3; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts of the failing event, want 3", count())
+		}
+	}
+	time.Sleep(time.Second) // longer than any retry delay: no fourth attempt comes
+	if n := count(); n != 3 {
+		t.Errorf("%d attempts of the failing event, want 3", n)
+	}
+
+	if _, err := w.client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("async"), ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("async"), InvocationType: types.InvocationTypeEvent,
+		Payload: []byte(`{"op":"log","lines":["held back"]}`)}); err != nil {
+		t.Fatalf("an Event invoke is accepted while throttled: %v", err)
+	}
+	if _, err := w.client.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("async")}); err != nil {
+		t.Fatal(err)
+	}
+	waitForLog(t, w.sb, "/aws/lambda/async", "held back")
+}

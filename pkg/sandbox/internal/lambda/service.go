@@ -71,8 +71,10 @@ type Options struct {
 	AccountConcurrency int
 	// IdleTimeout is how long an idle instance stays warm (default 10 minutes).
 	IdleTimeout time.Duration
-	// AsyncRetryDelay is the wait before each of the two retries of a failed
-	// Event invocation (AWS waits about a minute, then two; default 1s).
+	// AsyncRetryDelay is the wait before the first of the two retries of a
+	// failed Event invocation, doubled for the second (AWS waits about a
+	// minute, then two; the sandbox 200ms, then 400ms). Throttled events wait
+	// it too, and are kept until they run.
 	AsyncRetryDelay time.Duration
 	Logger          *slog.Logger
 	Now             func() time.Time
@@ -116,7 +118,7 @@ func New(opts Options) *Service {
 		opts.StateDelay = 100 * time.Millisecond
 	}
 	if opts.AsyncRetryDelay <= 0 {
-		opts.AsyncRetryDelay = time.Second
+		opts.AsyncRetryDelay = 200 * time.Millisecond
 	}
 	return &Service{opts: opts, now: opts.Now, functions: map[fnKey]*function{}, closeCh: make(chan struct{})}
 }
