@@ -39,7 +39,9 @@ func benchFunction(b *testing.B) (*lambda.Client, *sandbox.Sandbox) {
 
 func waitFunction(b *testing.B, c *lambda.Client) {
 	b.Helper()
-	w := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay, o.MaxDelay = time.Millisecond, 5*time.Millisecond })
+	w := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = time.Millisecond, 5*time.Millisecond
+	})
 	if err := w.Wait(b.Context(), &lambda.GetFunctionInput{FunctionName: aws.String("bench")}, 10*time.Second); err != nil {
 		b.Fatal(err)
 	}
