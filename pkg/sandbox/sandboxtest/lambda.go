@@ -69,7 +69,7 @@ func GoLambdaZip(t testing.TB, dir string) []byte {
 	defer os.RemoveAll(tmp)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("build Lambda %s: %v", dir, err)
 	}
 	out := filepath.Join(tmp, "bootstrap")
 	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-tags", "lambda.norpc", "-o", out, ".")

@@ -195,11 +195,10 @@ func TestConcurrency(t *testing.T) {
 			started <- struct{}{}
 			var out struct{ PID int }
 			res, err := w.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("limited"), Payload: []byte(`{"op":"sleep","ms":700}`)})
-			if err != nil || res.FunctionError != nil {
+			if err != nil || res.FunctionError != nil || json.Unmarshal(res.Payload, &out) != nil {
 				t.Errorf("parallel invoke: %v %v", err, res)
 				return
 			}
-			res = w.invoke(t, "limited", map[string]string{"op": "echo"}, &out)
 			pids[i] = out.PID
 			<-release
 		}()

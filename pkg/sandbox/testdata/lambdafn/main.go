@@ -65,7 +65,7 @@ func handle(ctx context.Context, ev Event) (any, error) {
 		panic("the handler panicked")
 	case "sleep":
 		time.Sleep(time.Duration(ev.Millis) * time.Millisecond)
-		return "slept", nil
+		return map[string]any{"slept": ev.Millis, "pid": os.Getpid()}, nil
 	case "exit":
 		fmt.Println("exiting with", ev.Code)
 		os.Exit(ev.Code)
