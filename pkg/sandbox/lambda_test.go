@@ -302,12 +302,9 @@ func TestLambdaFaults(t *testing.T) {
 	cfg := sb.AWSConfig("master")
 	ct := &countingTransport{base: http.DefaultTransport}
 	cfg.HTTPClient = &http.Client{Transport: ct}
+	standard := retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = ratelimit.None })
 	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 3
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			o.RateLimiter = ratelimit.None
-		})
+		return retry.AddWithMaxBackoffDelay(retry.AddWithMaxAttempts(standard, 3), time.Millisecond)
 	}
 	c := lambda.NewFromConfig(cfg)
 	tests := []struct {

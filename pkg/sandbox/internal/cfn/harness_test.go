@@ -21,6 +21,7 @@ import (
 	"github.com/stackerless/stackerless/pkg/reqbody"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/logs"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
 )
 
@@ -305,7 +306,7 @@ var credentialRE = regexp.MustCompile(`Credential=AKID(\d{12})/\d+/([^/]+)/`)
 func newEnv(t *testing.T, duration time.Duration) *env {
 	t.Helper()
 	e := &env{authz: &fakeAuthz{deny: map[string]bool{}}, iam: newFakeIAM(), s3: newFakeS3(), ssm: newFakeSSM(), faults: &fakeFaults{reasons: map[string]string{}}}
-	e.svc = New(Options{Authorizer: e.authz, IAM: e.iam, S3: e.s3, SSM: e.ssm, Faults: e.faults, StackDuration: duration})
+	e.svc = New(Options{Authorizer: e.authz, IAM: e.iam, S3: e.s3, SSM: e.ssm, Logs: logs.New(nil, nil), Faults: e.faults, StackDuration: duration})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := credentialRE.FindStringSubmatch(r.Header.Get("Authorization"))
 		if m == nil {

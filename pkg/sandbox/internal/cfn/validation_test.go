@@ -167,8 +167,8 @@ Outputs:
 		"Key":        `^[0-9a-f]{17}$`, "KeyArn": "^" + prefix("kms") + `key/[0-9a-f]{17}$`,
 		"Table": "^orders$", "TableArn": "^" + prefix("dynamodb") + "table/orders$",
 		"StreamArn": "^" + prefix("dynamodb") + "stream/orders$",
-		"LogsArn":   "^" + prefix("logs") + "log-group:/app/web$",
-		"ParamArn":  "^" + prefix("ssm") + "parameter/app/flag$", // the modelled provider's missing attribute, from the table
+		"LogsArn":   "^" + prefix("logs") + `log-group:/app/web:\*$`, // modelled: the log group's ARN as GetAtt gives it
+		"ParamArn":  "^" + prefix("ssm") + "parameter/app/flag$",     // the modelled provider's missing attribute, from the table
 		"FirstDNS":  `^app-Endpoint-[A-Z0-9]{12}$`,
 	} {
 		if !regexp.MustCompile(p).MatchString(outs[k]) {

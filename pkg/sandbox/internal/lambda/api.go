@@ -1,7 +1,6 @@
 package lambda
 
 import (
-	"encoding/base64"
 	"net/http"
 	"reflect"
 	"slices"
@@ -415,7 +414,7 @@ func (s *Service) checkUpdatable(v *version, revision string) error {
 		return conflict("The operation cannot be performed at this time. An update is in progress for resource: %s", v.fn.arn)
 	}
 	if revision != "" && revision != v.revisionID {
-		return awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		return staleRevision()
 	}
 	return nil
 }
@@ -587,7 +586,7 @@ func (s *Service) listFunctions(call *awsapi.Call, q *request) (result, error) {
 		}
 	}
 	if end < len(names) {
-		out.NextMarker = marker(names[end-1])
+		out.NextMarker = awsapi.NameToken(names[end-1])
 	}
 	return result{body: out}, nil
 }
@@ -616,21 +615,11 @@ func maxItemsParam(v string) (int, error) {
 	return n, nil
 }
 
-// Markers resume after a name, so pages stay right as functions come and go.
-func marker(name string) string { return base64.RawURLEncoding.EncodeToString([]byte("m:" + name)) }
-
+// afterMarker is where a page resumes after a Marker.
 func afterMarker(sorted []string, m string) (int, error) {
-	if m == "" {
-		return 0, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(m)
-	name, ok := strings.CutPrefix(string(raw), "m:")
-	if err != nil || !ok {
+	start, ok := awsapi.AfterToken(sorted, m)
+	if !ok {
 		return 0, invalidParam("Invalid marker: %s", m)
 	}
-	i, found := slices.BinarySearch(sorted, name)
-	if found {
-		i++
-	}
-	return i, nil
+	return start, nil
 }

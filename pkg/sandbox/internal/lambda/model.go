@@ -152,18 +152,19 @@ func conflict(format string, args ...any) error {
 	return awsapi.Errorf(http.StatusConflict, "ResourceConflictException", format, args...)
 }
 
+func staleRevision() error {
+	return awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+}
+
+func stalePolicyRevision() error {
+	return awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", "The RevisionId provided does not match the latest RevisionId for the Lambda function or alias. Call the GetFunction or the GetAlias API to retrieve the latest RevisionId for your resource.")
+}
+
 func functionNotFound(r ref) error {
 	return notFound("Function not found: %s", r.arn())
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newUUID() string { return awsapi.NewUUID() }
 
 func randomHex(n int) string {
 	b := make([]byte, (n+1)/2)

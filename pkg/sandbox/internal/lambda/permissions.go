@@ -185,7 +185,7 @@ func (s *Service) addPermission(call *awsapi.Call, q *request) (result, error) {
 		return result{}, err
 	}
 	if in.RevisionId != "" && in.RevisionId != f.policyRevision {
-		return result{}, awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", "The RevisionId provided does not match the latest RevisionId for the Lambda function or alias. Call the GetFunction or the GetAlias API to retrieve the latest RevisionId for your resource.")
+		return result{}, stalePolicyRevision()
 	}
 	qual := qualifierOf(call, q)
 	st, err := f.addPermission(qual, Permission{StatementID: in.StatementId, Action: in.Action, Principal: in.Principal, SourceArn: in.SourceArn,
@@ -210,7 +210,7 @@ func (s *Service) removePermission(call *awsapi.Call, q *request) (result, error
 		return result{}, err
 	}
 	if rev := q.query("RevisionId"); rev != "" && rev != f.policyRevision {
-		return result{}, awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", "The RevisionId provided does not match the latest RevisionId for the Lambda function or alias. Call the GetFunction or the GetAlias API to retrieve the latest RevisionId for your resource.")
+		return result{}, stalePolicyRevision()
 	}
 	if err := f.removePermission(qualifierOf(call, q), q.labels["StatementId"]); err != nil {
 		return result{}, err

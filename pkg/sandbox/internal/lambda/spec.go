@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -93,47 +92,43 @@ func (sp *FunctionSpec) validate() error {
 	if len(sp.Description) > 256 {
 		return validation("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 256")
 	}
-	if sp.Timeout == 0 {
-		sp.Timeout = 3
+	for _, r := range []struct {
+		member      string
+		v           *int
+		def, lo, hi int
+	}{
+		{"timeout", &sp.Timeout, 3, 1, 900},
+		{"memorySize", &sp.MemorySize, 128, 128, 10240},
+		{"ephemeralStorage.size", &sp.EphemeralStorage, 512, 512, 10240},
+	} {
+		if *r.v == 0 {
+			*r.v = r.def
+		}
+		if *r.v < r.lo {
+			return validation("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value greater than or equal to %d", *r.v, r.member, r.lo)
+		}
+		if *r.v > r.hi {
+			return validation("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have value less than or equal to %d", *r.v, r.member, r.hi)
+		}
 	}
-	if sp.Timeout < 1 || sp.Timeout > 900 {
-		return validation("1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value %s", sp.Timeout, bound(sp.Timeout < 1, 1, 900))
-	}
-	if sp.MemorySize == 0 {
-		sp.MemorySize = 128
-	}
-	if sp.MemorySize < 128 || sp.MemorySize > 10240 {
-		return validation("1 validation error detected: Value '%d' at 'memorySize' failed to satisfy constraint: Member must have value %s", sp.MemorySize, bound(sp.MemorySize < 128, 128, 10240))
-	}
-	if sp.EphemeralStorage == 0 {
-		sp.EphemeralStorage = 512
-	}
-	if sp.EphemeralStorage < 512 || sp.EphemeralStorage > 10240 {
-		return validation("1 validation error detected: Value '%d' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value %s", sp.EphemeralStorage, bound(sp.EphemeralStorage < 512, 512, 10240))
-	}
-	switch sp.Architecture {
-	case "":
-		sp.Architecture = "x86_64"
-	case "x86_64", "arm64":
-	default:
-		return validation("1 validation error detected: Value '[%s]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]", sp.Architecture)
-	}
-	switch sp.LogFormat {
-	case "":
-		sp.LogFormat = "Text"
-	case "Text", "JSON":
-	default:
-		return validation("1 validation error detected: Value '%s' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]", sp.LogFormat)
+	for _, e := range []struct {
+		member string
+		v      *string
+		values []string // the first is the default
+	}{
+		{"architectures", &sp.Architecture, []string{"x86_64", "arm64"}},
+		{"loggingConfig.logFormat", &sp.LogFormat, []string{"Text", "JSON"}},
+		{"tracingConfig.mode", &sp.TracingMode, []string{"PassThrough", "Active"}},
+	} {
+		if *e.v == "" {
+			*e.v = e.values[0]
+		}
+		if !slices.Contains(e.values, *e.v) {
+			return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy enum value set: [%s]", *e.v, e.member, strings.Join(e.values, ", "))
+		}
 	}
 	if sp.LogGroup == "" {
 		sp.LogGroup = "/aws/lambda/" + sp.Name
-	}
-	switch sp.TracingMode {
-	case "":
-		sp.TracingMode = "PassThrough"
-	case "Active", "PassThrough":
-	default:
-		return validation("1 validation error detected: Value '%s' at 'tracingConfig.mode' failed to satisfy constraint: Member must satisfy enum value set: [Active, PassThrough]", sp.TracingMode)
 	}
 	if len(sp.Layers) > 0 {
 		return invalidParam("Layer version %s does not exist. (The sandbox serves no layers.)", sp.Layers[0])
@@ -142,13 +137,6 @@ func (sp *FunctionSpec) validate() error {
 		return validation("1 validation error detected: Value '%d' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0", *sp.ReservedConcurrency)
 	}
 	return checkEnv(sp.Environment)
-}
-
-func bound(low bool, lo, hi int) string {
-	if low {
-		return "greater than or equal to " + strconv.Itoa(lo)
-	}
-	return "less than or equal to " + strconv.Itoa(hi)
 }
 
 // checkRuntime refuses what Lambda refuses: values outside the enum, and

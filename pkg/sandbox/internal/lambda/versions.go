@@ -64,7 +64,7 @@ func (s *Service) listVersionsByFunction(call *awsapi.Call, q *request) (result,
 		out.Versions = append(out.Versions, s.configOut(v))
 	}
 	if end < len(all) {
-		out.NextMarker = marker(names[end-1])
+		out.NextMarker = awsapi.NameToken(names[end-1])
 	}
 	return result{body: out}, nil
 }
@@ -221,7 +221,7 @@ func (s *Service) updateAlias(call *awsapi.Call, q *request) (result, error) {
 		return result{}, err
 	}
 	if in.RevisionId != "" && in.RevisionId != a.revisionID {
-		return result{}, awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		return result{}, staleRevision()
 	}
 	next := *a
 	if err := f.setAlias(&next, in); err != nil {
@@ -273,7 +273,7 @@ func (s *Service) listAliases(call *awsapi.Call, q *request) (result, error) {
 		out.Aliases = append(out.Aliases, aliasOut(f, f.aliases[n]))
 	}
 	if end < len(names) {
-		out.NextMarker = marker(names[end-1])
+		out.NextMarker = awsapi.NameToken(names[end-1])
 	}
 	return result{body: out}, nil
 }

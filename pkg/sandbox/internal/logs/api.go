@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strconv"
@@ -62,6 +61,54 @@ func (s *Service) authorize(call *awsapi.Call, action, arn string) error {
 		return nil
 	}
 	return s.authz.Authorize(call, "logs:"+action, awsapi.Resource{ARN: arn, Account: call.Caller.Account}, nil)
+}
+
+// groupFor authorizes logs:<action> on arn and finds one of the caller's
+// log groups. s.mu must be held.
+func (s *Service) groupFor(call *awsapi.Call, action, arn, name string) (*group, error) {
+	if err := s.authorize(call, action, arn); err != nil {
+		return nil, err
+	}
+	return s.groupLocked(call, name)
+}
+
+// streamFor authorizes logs:<action> on arn and finds a stream of one of the
+// caller's log groups. s.mu must be held.
+func (s *Service) streamFor(call *awsapi.Call, action, arn, groupName, streamName string) (*group, *stream, error) {
+	if err := s.authorize(call, action, arn); err != nil {
+		return nil, nil, err
+	}
+	return s.streamLocked(call, groupName, streamName)
+}
+
+// groupLocked finds one of the caller's log groups. s.mu must be held.
+func (s *Service) groupLocked(call *awsapi.Call, name string) (*group, error) {
+	g := s.groups[groupKey{call.Caller.Account, call.Region, name}]
+	if g == nil {
+		return nil, groupNotFound()
+	}
+	return g, nil
+}
+
+// streamLocked finds a stream of one of the caller's log groups. s.mu must be held.
+func (s *Service) streamLocked(call *awsapi.Call, groupName, streamName string) (*group, *stream, error) {
+	g, err := s.groupLocked(call, groupName)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := g.streams[streamName]
+	if st == nil {
+		return nil, nil, streamNotFound()
+	}
+	return g, st, nil
+}
+
+// validateNames checks a log group and stream name pair.
+func validateNames(groupName, streamName string) error {
+	if err := validateGroupName(groupName); err != nil {
+		return err
+	}
+	return validateStreamName(streamName)
 }
 
 type groupInput struct {
@@ -135,14 +182,11 @@ func (s *Service) setRetention(call *awsapi.Call, in *groupInput, action string)
 			return nil, err
 		}
 	}
-	if err := s.authorize(call, action, GroupARN(call.Caller.Account, call.Region, in.LogGroupName)); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[groupKey{call.Caller.Account, call.Region, in.LogGroupName}]
-	if g == nil {
-		return nil, groupNotFound()
+	g, err := s.groupFor(call, action, GroupARN(call.Caller.Account, call.Region, in.LogGroupName), in.LogGroupName)
+	if err != nil {
+		return nil, err
 	}
 	g.retention = days
 	return struct{}{}, nil
@@ -196,9 +240,9 @@ func (s *Service) describeLogGroups(call *awsapi.Call, in *describeGroupsInput) 
 		names = append(names, k.name)
 	}
 	slices.Sort(names)
-	start, err := afterToken(names, in.NextToken)
-	if err != nil {
-		return nil, err
+	start, ok := awsapi.AfterToken(names, in.NextToken)
+	if !ok {
+		return nil, invalidParam("The specified nextToken is invalid.")
 	}
 	out := struct {
 		LogGroups []groupOut `json:"logGroups"`
@@ -211,7 +255,7 @@ func (s *Service) describeLogGroups(call *awsapi.Call, in *describeGroupsInput) 
 			Arn: g.arn + ":*", LogGroupArn: g.arn, StoredBytes: g.storedBytes(), KmsKeyID: g.kmsKeyID, LogGroupClass: g.class})
 	}
 	if end < len(names) {
-		out.NextToken = nameToken(names[end-1])
+		out.NextToken = awsapi.NameToken(names[end-1])
 	}
 	return out, nil
 }
@@ -237,26 +281,6 @@ func pageLimit(limit *int, def, max int) (int, error) {
 	return *limit, nil
 }
 
-// Name tokens resume after a name, so pages stay right when groups or
-// streams come and go between calls.
-func nameToken(name string) string { return base64.RawURLEncoding.EncodeToString([]byte("n:" + name)) }
-
-func afterToken(sorted []string, token string) (int, error) {
-	if token == "" {
-		return 0, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	name, ok := strings.CutPrefix(string(raw), "n:")
-	if err != nil || !ok {
-		return 0, invalidParam("The specified nextToken is invalid.")
-	}
-	i, found := slices.BinarySearch(sorted, name)
-	if found {
-		i++
-	}
-	return i, nil
-}
-
 type streamInput struct {
 	groupInput
 	LogStreamName       string `json:"logStreamName"`
@@ -268,20 +292,14 @@ type streamInput struct {
 }
 
 func (s *Service) createLogStream(call *awsapi.Call, in *streamInput) (any, error) {
-	if err := validateGroupName(in.LogGroupName); err != nil {
-		return nil, err
-	}
-	if err := validateStreamName(in.LogStreamName); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(call, "CreateLogStream", StreamARN(call.Caller.Account, call.Region, in.LogGroupName, in.LogStreamName)); err != nil {
+	if err := validateNames(in.LogGroupName, in.LogStreamName); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[groupKey{call.Caller.Account, call.Region, in.LogGroupName}]
-	if g == nil {
-		return nil, groupNotFound()
+	g, err := s.groupFor(call, "CreateLogStream", StreamARN(call.Caller.Account, call.Region, in.LogGroupName, in.LogStreamName), in.LogGroupName)
+	if err != nil {
+		return nil, err
 	}
 	if g.streams[in.LogStreamName] != nil {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "ResourceAlreadyExistsException", "The specified log stream already exists")
@@ -318,14 +336,11 @@ func (s *Service) describeLogStreams(call *awsapi.Call, in *streamInput) (any, e
 	default:
 		return nil, invalidParam("1 validation error detected: Value '%s' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LastEventTime, LogStreamName]", in.OrderBy)
 	}
-	if err := s.authorize(call, "DescribeLogStreams", StreamARN(call.Caller.Account, call.Region, name, "*")); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[groupKey{call.Caller.Account, call.Region, name}]
-	if g == nil {
-		return nil, groupNotFound()
+	g, err := s.groupFor(call, "DescribeLogStreams", StreamARN(call.Caller.Account, call.Region, name, "*"), name)
+	if err != nil {
+		return nil, err
 	}
 	var list []*stream
 	for _, st := range g.streams {
@@ -396,10 +411,7 @@ const (
 )
 
 func (s *Service) putLogEvents(call *awsapi.Call, in *putEventsInput) (any, error) {
-	if err := validateGroupName(in.LogGroupName); err != nil {
-		return nil, err
-	}
-	if err := validateStreamName(in.LogStreamName); err != nil {
+	if err := validateNames(in.LogGroupName, in.LogStreamName); err != nil {
 		return nil, err
 	}
 	if len(in.LogEvents) < 1 || len(in.LogEvents) > maxBatchEvents {
@@ -422,18 +434,11 @@ func (s *Service) putLogEvents(call *awsapi.Call, in *putEventsInput) (any, erro
 	if size > maxBatchBytes {
 		return nil, invalidParam("Upload too large: %d bytes exceeds limit of %d", size, maxBatchBytes)
 	}
-	if err := s.authorize(call, "PutLogEvents", StreamARN(call.Caller.Account, call.Region, in.LogGroupName, in.LogStreamName)); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[groupKey{call.Caller.Account, call.Region, in.LogGroupName}]
-	if g == nil {
-		return nil, groupNotFound()
-	}
-	st := g.streams[in.LogStreamName]
-	if st == nil {
-		return nil, streamNotFound()
+	_, st, err := s.streamFor(call, "PutLogEvents", StreamARN(call.Caller.Account, call.Region, in.LogGroupName, in.LogStreamName), in.LogGroupName, in.LogStreamName)
+	if err != nil {
+		return nil, err
 	}
 	// Events more than 14 days old or 2 hours ahead are rejected, not stored.
 	now := s.now()

@@ -53,18 +53,11 @@ func (s *Service) getLogEvents(call *awsapi.Call, in *getEventsInput) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(call, "GetLogEvents", StreamARN(call.Caller.Account, call.Region, name, in.LogStreamName)); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[groupKey{call.Caller.Account, call.Region, name}]
-	if g == nil {
-		return nil, groupNotFound()
-	}
-	st := g.streams[in.LogStreamName]
-	if st == nil {
-		return nil, streamNotFound()
+	g, st, err := s.streamFor(call, "GetLogEvents", StreamARN(call.Caller.Account, call.Region, name, in.LogStreamName), name, in.LogStreamName)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	var events []storedEvent
@@ -169,14 +162,11 @@ func (s *Service) filterLogEvents(call *awsapi.Call, in *filterInput) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(call, "FilterLogEvents", GroupARN(call.Caller.Account, call.Region, name)); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[groupKey{call.Caller.Account, call.Region, name}]
-	if g == nil {
-		return nil, groupNotFound()
+	g, err := s.groupFor(call, "FilterLogEvents", GroupARN(call.Caller.Account, call.Region, name), name)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	var events []filteredEvent
