@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -340,5 +342,64 @@ func TestLambdaFaults(t *testing.T) {
 				t.Errorf("%d attempts, %v: the SDK did not retry it", ct.n, err)
 			}
 		})
+	}
+}
+
+// TestLambdaTemplateErrors: a malformed function definition fails its
+// resource with Lambda's or CloudFormation's words, and nothing is left.
+func TestLambdaTemplateErrors(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	cfc := cloudformation.NewFromConfig(sb.AWSConfig("master"), cfnNoRetry)
+	role := `
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: %s}, Action: sts:AssumeRole}]}`
+	fn := `
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Role: !GetAtt Role.Arn
+      Handler: index.handler
+      Code: {ZipFile: "exports.handler = async () => 1;"}
+      %s`
+	tests := []struct {
+		name, trust, props, reason string
+	}{
+		{"unknown property", "lambda.amazonaws.com", "Runtime: nodejs20.x\n      Bogus: 1", "Properties validation failed for resource Fn with message: #: extraneous key [Bogus] is not permitted"},
+		{"deprecated runtime", "lambda.amazonaws.com", "Runtime: python2.7", "The runtime parameter of python2.7 is no longer supported"},
+		{"timeout too long", "lambda.amazonaws.com", "Runtime: nodejs20.x\n      Timeout: 901", "Member must have value less than or equal to 900"},
+		{"inline code for a provided runtime", "lambda.amazonaws.com", "Runtime: provided.al2023", "ZipFile can only be used when Runtime is set to either of nodejs and python runtimes."},
+		{"role Lambda cannot assume", "ec2.amazonaws.com", "Runtime: nodejs20.x", "The role defined for the function cannot be assumed by Lambda."},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "bad-" + strconv.Itoa(i)
+			tpl := "Resources:" + fmt.Sprintf(role, tt.trust) + fmt.Sprintf(fn, tt.props)
+			if _, err := cfc.CreateStack(t.Context(), &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(tpl),
+				Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}}); err != nil {
+				t.Fatal(err)
+			}
+			if st := settled(t, cfc, name); st.StackStatus != cfntypes.StackStatusRollbackComplete {
+				t.Fatalf("status %s", st.StackStatus)
+			}
+			events, err := cfc.DescribeStackEvents(t.Context(), &cloudformation.DescribeStackEventsInput{StackName: aws.String(name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reasons []string
+			for _, e := range events.StackEvents {
+				if aws.ToString(e.LogicalResourceId) == "Fn" && e.ResourceStatus == cfntypes.ResourceStatusCreateFailed {
+					reasons = append(reasons, aws.ToString(e.ResourceStatusReason))
+				}
+			}
+			if len(reasons) != 1 || !strings.Contains(reasons[0], tt.reason) {
+				t.Errorf("CREATE_FAILED reasons %q, want one with %q", reasons, tt.reason)
+			}
+		})
+	}
+	list, err := lambda.NewFromConfig(sb.AWSConfig("master")).ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
+	if err != nil || len(list.Functions) != 0 {
+		t.Errorf("functions left: %+v, %v", list, err)
 	}
 }

@@ -49,47 +49,52 @@ var functionProps = []string{"Architectures", "Code", "CodeSigningConfigArn", "D
 
 // checkProps refuses properties a resource type does not have, as
 // CloudFormation does.
-func checkProps(props map[string]any, known []string) error {
+func checkProps(r *resource, props map[string]any, known []string) error {
 	for k := range props {
 		if !slices.Contains(known, k) {
-			return reasonf("Properties validation failed for resource with message: #: extraneous key [%s] is not permitted", k)
+			return invalidProps(r, "#: extraneous key [%s] is not permitted", k)
 		}
 	}
 	return nil
 }
 
-func propInt(props map[string]any, key string) (int, error) {
+// invalidProps is CloudFormation's reason for properties its schema refuses.
+func invalidProps(r *resource, format string, args ...any) error {
+	return reasonf("Properties validation failed for resource %s with message: %s", r.logicalID, fmt.Sprintf(format, args...))
+}
+
+func propInt(r *resource, props map[string]any, key string) (int, error) {
 	s := propString(props, key)
 	if s == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, reasonf("Properties validation failed for resource with message: #/%s: expected type: Integer, found: String", key)
+		return 0, invalidProps(r, "#/%s: expected type: Integer, found: String", key)
 	}
 	return n, nil
 }
 
 // functionSpec reads a function's definition from its properties.
-func functionSpec(c *pctx, name string, props map[string]any) (lambda.FunctionSpec, error) {
-	if err := checkProps(props, functionProps); err != nil {
+func functionSpec(c *pctx, r *resource, name string, props map[string]any) (lambda.FunctionSpec, error) {
+	if err := checkProps(r, props, functionProps); err != nil {
 		return lambda.FunctionSpec{}, err
 	}
 	spec := lambda.FunctionSpec{Name: name, Runtime: propString(props, "Runtime"), Role: propString(props, "Role"),
 		Handler: propString(props, "Handler"), Description: propString(props, "Description"), PackageType: propString(props, "PackageType"),
 		Layers: propStrings(props, "Layers"), Tags: resourceTags(c, props)}
 	var err error
-	if spec.Timeout, err = propInt(props, "Timeout"); err != nil {
+	if spec.Timeout, err = propInt(r, props, "Timeout"); err != nil {
 		return spec, err
 	}
-	if spec.MemorySize, err = propInt(props, "MemorySize"); err != nil {
+	if spec.MemorySize, err = propInt(r, props, "MemorySize"); err != nil {
 		return spec, err
 	}
-	if spec.EphemeralStorage, err = propInt(propMap(props, "EphemeralStorage"), "Size"); err != nil {
+	if spec.EphemeralStorage, err = propInt(r, propMap(props, "EphemeralStorage"), "Size"); err != nil {
 		return spec, err
 	}
 	if props["ReservedConcurrentExecutions"] != nil {
-		n, err := propInt(props, "ReservedConcurrentExecutions")
+		n, err := propInt(r, props, "ReservedConcurrentExecutions")
 		if err != nil {
 			return spec, err
 		}
@@ -103,7 +108,7 @@ func functionSpec(c *pctx, name string, props map[string]any) (lambda.FunctionSp
 	}
 	if archs := propStrings(props, "Architectures"); len(archs) > 0 {
 		if len(archs) > 1 {
-			return spec, reasonf("Properties validation failed for resource with message: #/Architectures: expected maximum item count: 1, found: %d", len(archs))
+			return spec, invalidProps(r, "#/Architectures: expected maximum item count: 1, found: %d", len(archs))
 		}
 		spec.Architecture = archs[0]
 	}
@@ -117,10 +122,10 @@ func functionSpec(c *pctx, name string, props map[string]any) (lambda.FunctionSp
 var inlineRuntimes = []string{"nodejs", "python"}
 
 // codeSource reads Code: an S3 object, or inline source for Node.js and Python.
-func codeSource(props map[string]any) (lambda.CodeSource, error) {
+func codeSource(r *resource, props map[string]any) (lambda.CodeSource, error) {
 	code := propMap(props, "Code")
 	if code == nil {
-		return lambda.CodeSource{}, reasonf("Properties validation failed for resource with message: #: required key [Code] not found")
+		return lambda.CodeSource{}, invalidProps(r, "#: required key [Code] not found")
 	}
 	src := lambda.CodeSource{S3Bucket: propString(code, "S3Bucket"), S3Key: propString(code, "S3Key"),
 		S3ObjectVersion: propString(code, "S3ObjectVersion"), ImageURI: propString(code, "ImageUri")}
@@ -156,11 +161,11 @@ var lambdaFunctionProvider = &provider{
 		if name == "" {
 			name = physicalName(c.st.name, r.logicalID, 64, false)
 		}
-		spec, err := functionSpec(c, name, props)
+		spec, err := functionSpec(c, r, name, props)
 		if err != nil {
 			return err
 		}
-		src, err := codeSource(props)
+		src, err := codeSource(r, props)
 		if err != nil {
 			return err
 		}
@@ -188,14 +193,14 @@ var lambdaFunctionProvider = &provider{
 		if c.s.opts.Lambda == nil {
 			return errNoBackend
 		}
-		spec, err := functionSpec(c, r.physicalID, props)
+		spec, err := functionSpec(c, r, r.physicalID, props)
 		if err != nil {
 			return err
 		}
 		arn := scalarString(r.attrs["Arn"])
 		var src *lambda.CodeSource
 		if canonical(old["Code"]) != canonical(props["Code"]) {
-			s, err := codeSource(props)
+			s, err := codeSource(r, props)
 			if err != nil {
 				return err
 			}
@@ -352,8 +357,8 @@ var lambdaPermissionProvider = &provider{
 	},
 }
 
-func logGroupSettings(props map[string]any) (logs.GroupSettings, error) {
-	days, err := propInt(props, "RetentionInDays")
+func logGroupSettings(r *resource, props map[string]any) (logs.GroupSettings, error) {
+	days, err := propInt(r, props, "RetentionInDays")
 	return logs.GroupSettings{RetentionInDays: days, KMSKeyID: propString(props, "KmsKeyId"), Class: propString(props, "LogGroupClass"),
 		Tags: propTags(props, "Tags")}, err
 }
@@ -376,7 +381,7 @@ var logGroupProvider = &provider{
 		if name == "" {
 			name = physicalName(c.st.name, r.logicalID, 512, false)
 		}
-		set, err := logGroupSettings(props)
+		set, err := logGroupSettings(r, props)
 		if err != nil {
 			return err
 		}
@@ -403,7 +408,7 @@ var logGroupProvider = &provider{
 		if c.s.opts.Logs == nil {
 			return errNoBackend
 		}
-		set, err := logGroupSettings(props)
+		set, err := logGroupSettings(r, props)
 		if err != nil {
 			return err
 		}

@@ -297,17 +297,6 @@ func (s *Service) checkReservation(account, region, except string, n int) error 
 	return nil
 }
 
-// SetReservedConcurrency sets (n != nil) or removes a function's reservation.
-func (s *Service) SetReservedConcurrency(account, region, fnName string, n *int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, _, err := s.byName(account, region, fnName)
-	if err != nil {
-		return err
-	}
-	return s.reserve(f, n)
-}
-
 // reserve applies a reservation. s.mu must be held.
 func (s *Service) reserve(f *function, n *int) error {
 	if n != nil {
