@@ -23,7 +23,7 @@ const initTimeout = 10 * time.Second
 
 // logPoll is how often an instance's output is collected between
 // invocations; an invocation's own output is collected when it ends.
-const logPoll = 100 * time.Millisecond
+const logPoll = 250 * time.Millisecond
 
 // instance is one execution environment: a bootstrap process and the
 // Runtime API it talks to.
@@ -36,7 +36,8 @@ type instance struct {
 	c   *code
 
 	id, stream string
-	started    time.Time
+	// spawned is when the bootstrap started: its init lasts until the first /next.
+	spawned time.Time
 
 	// Pool state, guarded by s.mu.
 	busy, retired bool
@@ -87,7 +88,7 @@ func newInstance(s *Service, v *version) *instance {
 	now := s.now().UTC()
 	id := randomHex(32)
 	return &instance{s: s, fn: v.fn, ver: v, gen: v.generation, cfg: v.cfg, c: v.code, id: id,
-		stream: now.Format("2006/01/02") + "/[" + v.number + "]" + id, started: now,
+		stream: now.Format("2006/01/02") + "/[" + v.number + "]" + id,
 		next: make(chan *invocation), initErr: make(chan *fnError, 1), dead: make(chan struct{}), exited: make(chan struct{}), cold: true}
 }
 
@@ -141,6 +142,7 @@ func (in *instance) start(requestID string) *fnError {
 		return &fnError{Type: "Runtime.Unknown", Message: "RequestId: " + requestID + " Error: The sandbox is shutting down."}
 	default:
 	}
+	in.spawned = time.Now()
 	if err := cmd.Start(); err != nil {
 		ln.Close()
 		in.closeLog()

@@ -235,23 +235,25 @@ func (s *Service) goAsync(f *function, v *version, inv func() *invocation) error
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		for attempt := 0; attempt < 3; {
+		for attempt := 0; ; {
 			one := inv()
 			err := s.invokeOnce(f, v, one)
-			if err == nil && one.fnErr == nil {
+			switch {
+			case err == nil && one.fnErr == nil:
 				return
+			case err == nil:
+				if attempt++; attempt == 3 {
+					return
+				}
+			case awsapi.AsError(err).Code != "TooManyRequestsException":
+				return // the function is gone, or the sandbox closing
 			}
-			if err == nil {
-				attempt++ // throttling does not use up a retry
-			}
+			// Throttling does not use up a retry.
 			t := time.NewTimer(s.opts.AsyncRetryDelay * time.Duration(max(attempt, 1)))
 			select {
 			case <-t.C:
 			case <-s.closing():
 				t.Stop()
-				return
-			}
-			if s.isClosed() {
 				return
 			}
 		}
@@ -261,12 +263,6 @@ func (s *Service) goAsync(f *function, v *version, inv func() *invocation) error
 
 func shuttingDown() error {
 	return awsapi.Errorf(http.StatusServiceUnavailable, "ServiceException", "The sandbox is shutting down.")
-}
-
-func (s *Service) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
 }
 
 // closing is closed when the service closes.
@@ -450,6 +446,9 @@ func (s *Service) acquire(f *function, v *version) (*instance, bool, error) {
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, false, shuttingDown()
+	}
+	if f.deleted {
+		return nil, false, notFound("Function not found: %s", v.arn())
 	}
 	if f.reserved != nil {
 		if f.busy >= *f.reserved {

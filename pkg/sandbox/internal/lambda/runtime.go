@@ -59,7 +59,7 @@ func accepted(w http.ResponseWriter) {
 // handleNext ends the init phase on the first call, then blocks until an
 // invocation arrives and answers with its event.
 func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
-	in.initOnce.Do(func() { in.initDuration = time.Since(in.started) })
+	in.initOnce.Do(func() { in.initDuration = time.Since(in.spawned) })
 	select {
 	case inv := <-in.next:
 		inv.deadline = time.Now().Add(inv.timeout)
