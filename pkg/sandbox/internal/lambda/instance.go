@@ -89,7 +89,7 @@ func newInstance(s *Service, v *version) *instance {
 	id := randomHex(32)
 	return &instance{s: s, fn: v.fn, ver: v, gen: v.generation, cfg: v.cfg, c: v.code, id: id,
 		stream: now.Format("2006/01/02") + "/[" + v.number + "]" + id,
-		next: make(chan *invocation), initErr: make(chan *fnError, 1), dead: make(chan struct{}), exited: make(chan struct{}), cold: true}
+		next:   make(chan *invocation), initErr: make(chan *fnError, 1), dead: make(chan struct{}), exited: make(chan struct{}), cold: true}
 }
 
 // start unzips the code if needed, takes a session of the execution role and
