@@ -1,7 +1,8 @@
 // Package sandbox is a local, multi-account AWS: one HTTP server speaking the
 // real wire protocols of the APIs stackerless uses (STS, IAM, S3,
-// CloudFormation, SSM, EventBridge), so tests and demos drive the real
-// aws-sdk-go-v2 clients and the AWS CLI against it.
+// CloudFormation, SSM, EventBridge, Lambda, CloudWatch Logs), so tests and
+// demos drive the real aws-sdk-go-v2 clients and the AWS CLI against it. Its
+// Lambda runs functions' real bootstrap binaries.
 //
 // Every request must be SigV4-signed with the keys of one of the sandbox's
 // accounts (or of an STS session); the access key selects the account.

@@ -42,7 +42,8 @@ func (c *Caller) MFAPresent() bool { return !c.MFAAuthTime.IsZero() }
 // Call is one authenticated API request.
 type Call struct {
 	Caller *Caller
-	// Service is the SigV4 signing name: sts, iam, s3, cloudformation, ssm, events.
+	// Service is the SigV4 signing name: sts, iam, s3, cloudformation, ssm,
+	// events, logs, lambda.
 	Service string
 	// Action is the API operation (e.g. "CreateStack", "GetObject").
 	Action string

@@ -108,6 +108,10 @@ func TestLogsBadInput(t *testing.T) {
 			_, err := c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{Limit: aws.Int32(51)})
 			return err
 		}, "InvalidParameterException", "Member must have value between 1 and 50"},
+		{"a token the service did not give", func() error {
+			_, err := c.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{NextToken: aws.String("made-up")})
+			return err
+		}, "InvalidParameterException", "The specified nextToken is invalid."},
 		{"stream of a missing group", func() error {
 			_, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("nope"), LogStreamName: aws.String("s")})
 			return err
