@@ -57,7 +57,7 @@ func newBackends(s *Sandbox) *backends {
 	b.logs = logs.New(authz, s.opts.Now)
 	b.services["logs"].handler = b.logs
 	b.lambda = lambda.New(lambda.Options{Authorizer: authz, Roles: store, Code: s3svc, Logs: b.logs, Faults: s.faults,
-		Endpoint: s.url, StateDelay: s.opts.LambdaStateDelay, Logger: s.opts.Logger, Now: s.opts.Now})
+		Endpoint: s.httpsURL, CAFile: s.caFile, StateDelay: s.opts.LambdaStateDelay, Logger: s.opts.Logger, Now: s.opts.Now})
 	lsvc := b.services["lambda"]
 	lsvc.handler, lsvc.operation, lsvc.maxBody = b.lambda, lambda.Operation, lambda.MaxRequestBody
 	lsvc.tooLarge = func(r *http.Request) *awsapi.Error { return lambda.TooLarge(lambda.Operation(r)) }

@@ -98,8 +98,15 @@ func hostArch() string {
 func deployLambda(t *testing.T, sb *sandbox.Sandbox) {
 	t.Helper()
 	ctx := t.Context()
-	s3c := s3.NewFromConfig(sb.AWSConfig("master"))
+	s3c := s3.NewFromConfig(sb.HTTPSConfig("master"))
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("code-bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	// TLS only, as CDK's buckets are: Lambda fetches the code, and the
+	// function calls S3, over HTTPS.
+	tlsOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*",` +
+		`"Resource":["arn:aws:s3:::code-bucket","arn:aws:s3:::code-bucket/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("code-bucket"), Policy: aws.String(tlsOnly)}); err != nil {
 		t.Fatal(err)
 	}
 	for key, body := range map[string][]byte{

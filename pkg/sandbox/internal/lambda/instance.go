@@ -205,6 +205,9 @@ func (in *instance) environment(dir string) []string {
 	if in.s.opts.Endpoint != "" {
 		env = append(env, "AWS_ENDPOINT_URL="+in.s.opts.Endpoint)
 	}
+	if ca := in.s.opts.CAFile; ca != "" {
+		env = append(env, "AWS_CA_BUNDLE="+ca, "SSL_CERT_FILE="+ca)
+	}
 	return env
 }
 

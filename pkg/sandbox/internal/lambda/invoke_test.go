@@ -149,7 +149,7 @@ func TestInvokeEnvironment(t *testing.T) {
 	want := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME": "ctx", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
 		"_HANDLER": "bootstrap", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/ctx",
-		"STAGE": "test", "AWS_ENDPOINT_URL": w.sb.URL(), "AWS_SECRET_ACCESS_KEY": "true", "AWS_SESSION_TOKEN": "true",
+		"STAGE": "test", "AWS_ENDPOINT_URL": w.sb.HTTPSURL(), "AWS_CA_BUNDLE": w.sb.CAFile(), "AWS_SECRET_ACCESS_KEY": "true", "AWS_SESSION_TOKEN": "true",
 		"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand", "TZ": ":UTC",
 	}
 	for k, v := range want {

@@ -59,8 +59,11 @@ type Options struct {
 	Code       CodeStore
 	Logs       LogStore
 	Faults     FaultSource
-	// Endpoint is the sandbox's URL, given to functions as AWS_ENDPOINT_URL.
-	Endpoint string
+	// Endpoint is the sandbox's URL, given to functions as AWS_ENDPOINT_URL;
+	// CAFile, if set, is the CA that functions trust for it (AWS_CA_BUNDLE,
+	// SSL_CERT_FILE), so that they call the sandbox over HTTPS as functions
+	// call AWS, and TLS-only bucket policies hold for them.
+	Endpoint, CAFile string
 	// StateDelay is how long a function created or updated through the API
 	// stays Pending / InProgress (default 100ms: long enough that a client
 	// which does not wait for Active, as it must on AWS, fails here too).

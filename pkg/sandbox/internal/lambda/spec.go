@@ -199,7 +199,10 @@ func (s *Service) readCode(call *awsapi.Call, src CodeSource) (*code, error) {
 	if s.opts.Code == nil {
 		return nil, invalidParam("Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist")
 	}
-	data, err := s.opts.Code.ReadObject(call, src.S3Bucket, src.S3Key, src.S3ObjectVersion)
+	// Lambda fetches the package over TLS, with the caller's permissions.
+	fetch := *call
+	fetch.Secure = true
+	data, err := s.opts.Code.ReadObject(&fetch, src.S3Bucket, src.S3Key, src.S3ObjectVersion)
 	if err != nil {
 		var e *awsapi.Error
 		if errors.As(err, &e) && (e.Code == "AccessDenied" || e.Status == http.StatusForbidden) {
