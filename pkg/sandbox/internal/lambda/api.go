@@ -1,6 +1,8 @@
 package lambda
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"reflect"
 	"slices"
@@ -79,9 +81,11 @@ func (s *Service) configOut(v *version) functionConfiguration {
 	return out
 }
 
-// runtimeVersionID is a stable stand-in for the runtime version Lambda reports.
+// runtimeVersionID is a stable stand-in for the runtime version hash Lambda
+// reports (64 hex digits).
 func runtimeVersionID(runtime string) string {
-	return strings.Repeat("0", 8) + strconv.Itoa(len(runtime)) + strings.Repeat("a", 55)
+	sum := sha256.Sum256([]byte(runtime))
+	return hex.EncodeToString(sum[:])
 }
 
 // toConfig turns a validated spec into a version's configuration.
