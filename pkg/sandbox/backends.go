@@ -62,13 +62,17 @@ func newBackends(s *Sandbox) *backends {
 	lsvc.handler, lsvc.operation, lsvc.maxBody = b.lambda, lambda.Operation, lambda.MaxRequestBody
 	lsvc.tooLarge = func(r *http.Request) *awsapi.Error { return lambda.TooLarge(lambda.Operation(r)) }
 	interp := asl.New(asl.Options{Logger: s.opts.Logger})
-	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: s.opts.Tasks, Interpreter: interp, Now: s.opts.Now})
+	tasks := s.opts.Tasks
+	if tasks == nil {
+		tasks = lambdaTasks{b.lambda}
+	}
+	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: tasks, Interpreter: interp, Now: s.opts.Now})
 	b.services["states"].handler = b.sfn
-	b.events = events.New(events.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Logger: s.opts.Logger, Now: s.opts.Now})
+	b.events = events.New(events.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Functions: lambdaTargets{b.lambda},
+		Logger: s.opts.Logger, Now: s.opts.Now})
 	b.services["events"].handler = b.events
-	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Lambda: b.lambda, Logs: b.logs,
-		Faults:        s.faults,
-		StackDuration: s.opts.StackDuration, Now: s.opts.Now})
+	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events,
+		Lambda: b.lambda, Logs: b.logs, Faults: s.faults, StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
 	b.close = func() {
 		b.lambda.Close()

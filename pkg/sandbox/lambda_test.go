@@ -24,8 +24,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	eventbridgetypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/stackerless/stackerless/pkg/sandbox"
 	"github.com/stackerless/stackerless/pkg/sandbox/sandboxtest"
@@ -408,5 +414,128 @@ func TestLambdaTemplateErrors(t *testing.T) {
 	list, err := lambda.NewFromConfig(sb.AWSConfig("master")).ListFunctions(t.Context(), &lambda.ListFunctionsInput{})
 	if err != nil || len(list.Functions) != 0 {
 		t.Errorf("functions left: %+v, %v", list, err)
+	}
+}
+
+// TestStateMachineRunsGoLambda: a Step Functions Task state runs the Go
+// Lambda through the sandbox's Lambda Invoke, as the state machine's role;
+// the function's typed error reaches Catch by its name.
+func TestStateMachineRunsGoLambda(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	ctx := t.Context()
+	fnARN := createGoFunction(t, sb, "step")
+	statesRole := serviceRole(t, sb, "states-role", "states.amazonaws.com", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"`+fnARN+`"}]}`)
+	sc := sfn.NewFromConfig(sb.AWSConfig("master"))
+	def := `{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"` + fnARN + `","Catch":[{"ErrorEquals":["NotFoundError"],"Next":"Caught"}],"End":true},` +
+		`"Caught":{"Type":"Pass","Result":"caught","End":true}}}`
+	sm, err := sc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("steps"), Definition: aws.String(def), RoleArn: aws.String(statesRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(input string) string {
+		t.Helper()
+		ex, err := sc.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(input)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			d, err := sc.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: ex.ExecutionArn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Status != sfntypes.ExecutionStatusRunning {
+				if d.Status != sfntypes.ExecutionStatusSucceeded {
+					t.Fatalf("execution %s: %s %s", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+				}
+				return aws.ToString(d.Output)
+			}
+		}
+		t.Fatal("the execution did not end")
+		return ""
+	}
+	if out := run(`{"op":"echo","name":"states"}`); !strings.Contains(out, `"hello":"states"`) {
+		t.Errorf("output %s", out)
+	}
+	if out := run(`{"op":"error","name":"order"}`); out != `"caught"` {
+		t.Errorf("output of the caught error: %s", out)
+	}
+}
+
+// serviceRole creates a role in master that service may assume, with an inline policy.
+func serviceRole(t *testing.T, sb *sandbox.Sandbox, name, service, inline string) string {
+	t.Helper()
+	ic := iam.NewFromConfig(sb.AWSConfig("master"))
+	out, err := ic.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(name),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + service + `"},"Action":"sts:AssumeRole"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.PutRolePolicy(t.Context(), &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("p"), PolicyDocument: aws.String(inline)}); err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Role.Arn)
+}
+
+// createGoFunction creates the test Lambda in master through the API, waits
+// until it is Active, and returns its ARN.
+func createGoFunction(t *testing.T, sb *sandbox.Sandbox, name string) string {
+	t.Helper()
+	role := serviceRole(t, sb, name+"-role", "lambda.amazonaws.com", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:*","Resource":"*"}]}`)
+	lc := lambda.NewFromConfig(sb.AWSConfig("master"))
+	out, err := lc.CreateFunction(t.Context(), &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: lambdatypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Role: aws.String(role), Code: &lambdatypes.FunctionCode{ZipFile: sandboxtest.GoLambdaZip(t, "testdata/lambdafn")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(lc).Wait(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.FunctionArn)
+}
+
+// TestEventBridgeRuleInvokesLambda: a rule's Lambda target is invoked by
+// events.amazonaws.com, which the function's resource policy must allow for
+// that rule.
+func TestEventBridgeRuleInvokesLambda(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	ctx := t.Context()
+	fnARN := createGoFunction(t, sb, "on-order")
+	ec := eventbridge.NewFromConfig(sb.AWSConfig("master"))
+	rule, err := ec.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("orders"), EventPattern: aws.String(`{"source":["shop"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("orders"), Targets: []eventbridgetypes.Target{
+		{Id: aws.String("fn"), Arn: aws.String(fnARN), Input: aws.String(`{"op":"log","lines":["from eventbridge"]}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func() sandbox.Delivery {
+		t.Helper()
+		if _, err := ec.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []eventbridgetypes.PutEventsRequestEntry{
+			{Source: aws.String("shop"), DetailType: aws.String("order"), Detail: aws.String(`{}`)}}}); err != nil {
+			t.Fatal(err)
+		}
+		ds := sb.Deliveries()
+		return ds[len(ds)-1]
+	}
+	if d := put(); d.Err == nil || !strings.Contains(d.Err.Error(), "events.amazonaws.com is not authorized to perform: lambda:InvokeFunction") {
+		t.Fatalf("delivery without a resource policy: %+v", d)
+	}
+	if _, err := lambda.NewFromConfig(sb.AWSConfig("master")).AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String("on-order"),
+		StatementId: aws.String("events"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com"), SourceArn: rule.RuleArn}); err != nil {
+		t.Fatal(err)
+	}
+	if d := put(); d.Err != nil {
+		t.Fatalf("delivery with the rule allowed: %v", d.Err)
+	}
+	logsc := cloudwatchlogs.NewFromConfig(sb.AWSConfig("master"))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err := logsc.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/on-order"), FilterPattern: aws.String(`"from eventbridge"`)})
+		if err == nil && len(out.Events) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the function did not run: %v %v", out, err)
+		}
 	}
 }

@@ -42,10 +42,9 @@ type Options struct {
 	Now func() time.Time
 	// Seed, if non-zero, makes fault injection deterministic.
 	Seed int64
-	// Tasks runs the Lambda functions of Step Functions Task states. Until
-	// the sandbox serves Lambda Invoke itself it is nil by default, and every
-	// Task fails with Lambda.ServiceException; tests of state machines give
-	// a Go stand-in.
+	// Tasks runs the Lambda functions of Step Functions Task states; nil
+	// runs them with the sandbox's own Lambda Invoke. Tests of state
+	// machines may give a Go stand-in.
 	Tasks TaskInvoker
 	// LambdaStateDelay is how long functions created or updated through the
 	// Lambda API stay Pending / InProgress (default 100ms), so that clients

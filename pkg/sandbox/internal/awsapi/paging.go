@@ -1,10 +1,8 @@
 package awsapi
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -32,30 +30,4 @@ func Paginate[T any](items []T, size int, token, op string) (page []T, next stri
 		next = hex.EncodeToString(fmt.Appendf(nil, "%s:%d", op, end))
 	}
 	return items[start:end], next, true
-}
-
-// NameToken is an opaque pagination token (a Marker, a nextToken) that
-// resumes a listing after name, so that pages stay right while items come
-// and go between calls.
-func NameToken(name string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("after:" + name))
-}
-
-// AfterToken is the index a page resumes at in a sorted list of names: 0 for
-// no token, past the named item otherwise. ok is false for a token that
-// NameToken did not make; each service words that error its own way.
-func AfterToken(sorted []string, token string) (start int, ok bool) {
-	if token == "" {
-		return 0, true
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	name, found := strings.CutPrefix(string(raw), "after:")
-	if err != nil || !found {
-		return 0, false
-	}
-	i, exact := slices.BinarySearch(sorted, name)
-	if exact {
-		i++
-	}
-	return i, true
 }

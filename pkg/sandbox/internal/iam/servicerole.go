@@ -28,25 +28,10 @@ func (s *Store) PassRole(call *awsapi.Call, roleARN, service string) error {
 // the identity the service then acts as, whose permissions are the role's,
 // or false when the role cannot be assumed.
 func (s *Store) AssumeServiceRole(roleARN, service, sessionName string) (awsapi.Caller, bool) {
-	now := s.now()
-	ctx := policy.Context{}
-	ctx.Set("aws:PrincipalServiceName", service)
-	ctx.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	req := &policy.Request{Principal: &policy.Principal{Service: service}, Action: "sts:AssumeRole", Resource: roleARN, Context: ctx}
-
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	a, ok := s.accounts[accountOfARN(roleARN)]
+	a, r, ok := s.serviceTrusted(roleARN, service, nil)
 	if !ok {
-		return awsapi.Caller{}, false
-	}
-	r := a.roleByARN(roleARN)
-	if r == nil {
-		return awsapi.Caller{}, false
-	}
-	trust, err := policy.Parse(r.trust, policy.Any)
-	if err != nil || trust.Evaluate(req) != policy.Allow {
 		return awsapi.Caller{}, false
 	}
 	return awsapi.Caller{
@@ -57,4 +42,32 @@ func (s *Store) AssumeServiceRole(roleARN, service, sessionName string) (awsapi.
 		RoleName:    r.name,
 		SessionName: sessionName,
 	}, true
+}
+
+// serviceTrusted finds the role roleARN if its trust policy lets the service
+// sts:AssumeRole; extra holds the condition keys the service sends
+// (aws:SourceAccount, aws:SourceArn). s.mu must be held.
+func (s *Store) serviceTrusted(roleARN, service string, extra map[string]string) (*account, *role, bool) {
+	now := s.now()
+	ctx := policy.Context{}
+	ctx.Set("aws:PrincipalServiceName", service)
+	ctx.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
+	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	for k, v := range extra {
+		ctx.Set(k, v)
+	}
+	req := &policy.Request{Principal: &policy.Principal{Service: service}, Action: "sts:AssumeRole", Resource: roleARN, Context: ctx}
+	a, ok := s.accounts[accountOfARN(roleARN)]
+	if !ok {
+		return nil, nil, false
+	}
+	r := a.roleByARN(roleARN)
+	if r == nil {
+		return nil, nil, false
+	}
+	trust, err := policy.Parse(r.trust, policy.Any)
+	if err != nil || trust.Evaluate(req) != policy.Allow {
+		return nil, nil, false
+	}
+	return a, r, true
 }

@@ -571,16 +571,15 @@ func (s *Service) listFunctions(call *awsapi.Call, q *request) (result, error) {
 		}
 	}
 	slices.Sort(names)
-	start, err := afterMarker(names, q.query("Marker"))
+	page, next, err := pageOf(names, maxItems, q.query("Marker"), "ListFunctions")
 	if err != nil {
 		return result{}, err
 	}
 	out := struct {
 		Functions  []functionConfiguration
 		NextMarker string `json:",omitempty"`
-	}{Functions: []functionConfiguration{}}
-	end := min(start+maxItems, len(names))
-	for _, name := range names[start:end] {
+	}{Functions: []functionConfiguration{}, NextMarker: next}
+	for _, name := range page {
 		f := s.functions[fnKey{call.Caller.Account, call.Region, name}]
 		out.Functions = append(out.Functions, s.configOut(f.latest))
 		if all == "ALL" {
@@ -588,9 +587,6 @@ func (s *Service) listFunctions(call *awsapi.Call, q *request) (result, error) {
 				out.Functions = append(out.Functions, s.configOut(v))
 			}
 		}
-	}
-	if end < len(names) {
-		out.NextMarker = awsapi.NameToken(names[end-1])
 	}
 	return result{body: out}, nil
 }
@@ -619,11 +615,11 @@ func maxItemsParam(v string) (int, error) {
 	return n, nil
 }
 
-// afterMarker is where a page resumes after a Marker.
-func afterMarker(sorted []string, m string) (int, error) {
-	start, ok := awsapi.AfterToken(sorted, m)
+// pageOf cuts the page a Marker starts.
+func pageOf[T any](items []T, size int, marker, op string) (page []T, next string, err error) {
+	page, next, ok := awsapi.Paginate(items, size, marker, op)
 	if !ok {
-		return 0, invalidParam("Invalid marker: %s", m)
+		return nil, "", invalidParam("Invalid marker: %s", marker)
 	}
-	return start, nil
+	return page, next, nil
 }

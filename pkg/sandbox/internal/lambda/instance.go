@@ -107,7 +107,7 @@ func (in *instance) start(requestID string) *fnError {
 	}
 	env := in.environment(dir)
 	if s.opts.Roles != nil {
-		sess, err := s.opts.Roles.AssumeRoleForService(in.cfg.role, "lambda.amazonaws.com", f.name, sourceKeys(f.account, f.arn))
+		sess, err := s.opts.Roles.AssumeRoleForService(in.cfg.role, servicePrincipal, f.name, sourceKeys(f.account, f.arn))
 		if err != nil {
 			return &fnError{Type: "Runtime.Unknown", Message: "RequestId: " + requestID + " Error: The role defined for the function cannot be assumed by Lambda."}
 		}

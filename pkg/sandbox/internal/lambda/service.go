@@ -27,8 +27,13 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/logs"
 )
 
-// Roles issues execution-role sessions and resolves their keys.
+// servicePrincipal is the principal execution roles must trust.
+const servicePrincipal = "lambda.amazonaws.com"
+
+// Roles checks the roles callers pass to Lambda and issues execution-role
+// sessions.
 type Roles interface {
+	PassRole(call *awsapi.Call, roleARN, service string) error
 	AssumeRoleForService(roleARN, service, sessionName string, extra map[string]string) (iam.Session, error)
 	LookupAccessKey(akid string) (iam.Credential, bool)
 }

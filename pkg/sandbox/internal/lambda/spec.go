@@ -218,16 +218,13 @@ func (s *Service) readCode(call *awsapi.Call, src CodeSource) (*code, error) {
 // checkRole makes sure the caller may pass the role to Lambda and that Lambda
 // can assume it, as CreateFunction and UpdateFunctionConfiguration do.
 func (s *Service) checkRole(call *awsapi.Call, account, functionARN, role string) error {
-	if s.opts.Authorizer != nil {
-		extra := map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}
-		if err := s.opts.Authorizer.Authorize(call, "iam:PassRole", awsapi.Resource{ARN: role}, extra); err != nil {
-			return err
-		}
-	}
 	if s.opts.Roles == nil {
 		return nil
 	}
-	if _, err := s.opts.Roles.AssumeRoleForService(role, "lambda.amazonaws.com", "sandbox-role-check", sourceKeys(account, functionARN)); err != nil {
+	if err := s.opts.Roles.PassRole(call, role, servicePrincipal); err != nil {
+		return err
+	}
+	if _, err := s.opts.Roles.AssumeRoleForService(role, servicePrincipal, "sandbox-role-check", sourceKeys(account, functionARN)); err != nil {
 		return invalidParam("The role defined for the function cannot be assumed by Lambda.")
 	}
 	return nil

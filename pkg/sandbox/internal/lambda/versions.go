@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 )
@@ -46,35 +45,18 @@ func (s *Service) listVersionsByFunction(call *awsapi.Call, q *request) (result,
 	if err != nil {
 		return result{}, err
 	}
-	all := append([]*version{f.latest}, f.sortedVersions()...)
-	names := make([]string, len(all))
-	for i, v := range all {
-		names[i] = sortKey(v.number)
-	}
-	start, err := afterMarker(names, q.query("Marker"))
+	page, next, err := pageOf(append([]*version{f.latest}, f.sortedVersions()...), maxItems, q.query("Marker"), "ListVersionsByFunction")
 	if err != nil {
 		return result{}, err
 	}
-	end := min(start+maxItems, len(all))
 	out := struct {
 		Versions   []functionConfiguration
 		NextMarker string `json:",omitempty"`
-	}{Versions: []functionConfiguration{}}
-	for _, v := range all[start:end] {
+	}{Versions: []functionConfiguration{}, NextMarker: next}
+	for _, v := range page {
 		out.Versions = append(out.Versions, s.configOut(v))
 	}
-	if end < len(all) {
-		out.NextMarker = awsapi.NameToken(names[end-1])
-	}
 	return result{body: out}, nil
-}
-
-// sortKey orders $LATEST first, then versions numerically, as strings.
-func sortKey(number string) string {
-	if number == latest {
-		return "0"
-	}
-	return "1" + strconv.Itoa(len(number)) + number
 }
 
 var aliasPattern = regexp.MustCompile(`^(?:[a-zA-Z0-9-_]*[a-zA-Z-_])[a-zA-Z0-9-_]*$`)
@@ -260,20 +242,16 @@ func (s *Service) listAliases(call *awsapi.Call, q *request) (result, error) {
 		}
 	}
 	slices.Sort(names)
-	start, err := afterMarker(names, q.query("Marker"))
+	page, next, err := pageOf(names, maxItems, q.query("Marker"), "ListAliases")
 	if err != nil {
 		return result{}, err
 	}
-	end := min(start+maxItems, len(names))
 	out := struct {
 		Aliases    []aliasConfiguration
 		NextMarker string `json:",omitempty"`
-	}{Aliases: []aliasConfiguration{}}
-	for _, n := range names[start:end] {
+	}{Aliases: []aliasConfiguration{}, NextMarker: next}
+	for _, n := range page {
 		out.Aliases = append(out.Aliases, aliasOut(f, f.aliases[n]))
-	}
-	if end < len(names) {
-		out.NextMarker = awsapi.NameToken(names[end-1])
 	}
 	return result{body: out}, nil
 }

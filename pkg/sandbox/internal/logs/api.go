@@ -240,22 +240,18 @@ func (s *Service) describeLogGroups(call *awsapi.Call, in *describeGroupsInput) 
 		names = append(names, k.name)
 	}
 	slices.Sort(names)
-	start, ok := awsapi.AfterToken(names, in.NextToken)
+	page, next, ok := awsapi.Paginate(names, limit, in.NextToken, "DescribeLogGroups")
 	if !ok {
 		return nil, invalidParam("The specified nextToken is invalid.")
 	}
 	out := struct {
 		LogGroups []groupOut `json:"logGroups"`
 		NextToken string     `json:"nextToken,omitempty"`
-	}{LogGroups: []groupOut{}}
-	end := min(start+limit, len(names))
-	for _, name := range names[start:end] {
+	}{LogGroups: []groupOut{}, NextToken: next}
+	for _, name := range page {
 		g := s.groups[groupKey{call.Caller.Account, call.Region, name}]
 		out.LogGroups = append(out.LogGroups, groupOut{LogGroupName: g.name, CreationTime: g.created.UnixMilli(), RetentionInDays: g.retention,
 			Arn: g.arn + ":*", LogGroupArn: g.arn, StoredBytes: g.storedBytes(), KmsKeyID: g.kmsKeyID, LogGroupClass: g.class})
-	}
-	if end < len(names) {
-		out.NextToken = awsapi.NameToken(names[end-1])
 	}
 	return out, nil
 }
