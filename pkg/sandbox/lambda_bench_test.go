@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -18,23 +17,8 @@ import (
 func benchFunction(b *testing.B) (*lambda.Client, *sandbox.Sandbox) {
 	b.Helper()
 	sb := sandboxtest.Start(b, func(o *sandbox.Options) { o.LambdaStateDelay = time.Millisecond })
-	ctx := b.Context()
-	ic := iam.NewFromConfig(sb.AWSConfig("master"))
-	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("bench"),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("bench"), PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")}); err != nil {
-		b.Fatal(err)
-	}
-	c := lambda.NewFromConfig(sb.AWSConfig("master"))
-	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("bench"), Runtime: types.RuntimeProvidedal2023,
-		Handler: aws.String("bootstrap"), Role: role.Role.Arn, Code: &types.FunctionCode{ZipFile: sandboxtest.GoLambdaZip(b, "testdata/lambdafn")}}); err != nil {
-		b.Fatal(err)
-	}
-	waitFunction(b, c)
-	return c, sb
+	createGoFunction(b, sb, "bench")
+	return lambda.NewFromConfig(sb.AWSConfig("master")), sb
 }
 
 func waitFunction(b *testing.B, c *lambda.Client) {

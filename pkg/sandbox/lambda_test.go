@@ -462,7 +462,7 @@ func TestStateMachineRunsGoLambda(t *testing.T) {
 }
 
 // serviceRole creates a role in master that service may assume, with an inline policy.
-func serviceRole(t *testing.T, sb *sandbox.Sandbox, name, service, inline string) string {
+func serviceRole(t testing.TB, sb *sandbox.Sandbox, name, service, inline string) string {
 	t.Helper()
 	ic := iam.NewFromConfig(sb.AWSConfig("master"))
 	out, err := ic.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(name),
@@ -478,7 +478,7 @@ func serviceRole(t *testing.T, sb *sandbox.Sandbox, name, service, inline string
 
 // createGoFunction creates the test Lambda in master through the API, waits
 // until it is Active, and returns its ARN.
-func createGoFunction(t *testing.T, sb *sandbox.Sandbox, name string) string {
+func createGoFunction(t testing.TB, sb *sandbox.Sandbox, name string) string {
 	t.Helper()
 	role := serviceRole(t, sb, name+"-role", "lambda.amazonaws.com", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:*","Resource":"*"}]}`)
 	lc := lambda.NewFromConfig(sb.AWSConfig("master"))
