@@ -155,7 +155,8 @@ func (in *instance) start(requestID string) *fnError {
 	}
 	in.srv = &http.Server{Handler: in, ReadHeaderTimeout: 10 * time.Second}
 	// kill may have run meanwhile (the sandbox closing): whichever of the
-	// two comes second sees the other's doing.
+	// two comes second sees the other's doing. If kill came first, nothing
+	// of the instance is left running.
 	in.mu.Lock()
 	in.cmd = cmd
 	in.mu.Unlock()
@@ -163,6 +164,9 @@ func (in *instance) start(requestID string) *fnError {
 	case <-in.dead:
 		killGroup(cmd.Process.Pid)
 		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		ln.Close()
+		return &fnError{Type: "Runtime.Unknown", Message: "RequestId: " + requestID + " Error: The sandbox is shutting down."}
 	default:
 	}
 	s.wg.Add(3) // the caller holds a count (acquire's), so this cannot race Close's Wait
