@@ -3,6 +3,7 @@ package cfn
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,4 +156,47 @@ func physicalName(stackName, logicalID string, max int, lower bool) string {
 		name = strings.ToLower(name)
 	}
 	return name
+}
+
+// checkProps refuses properties a resource type does not have, as
+// CloudFormation does.
+func checkProps(r *resource, props map[string]any, known []string) error {
+	for k := range props {
+		if !slices.Contains(known, k) {
+			return invalidProps(r, "#: extraneous key [%s] is not permitted", k)
+		}
+	}
+	return nil
+}
+
+// invalidProps is CloudFormation's reason for properties its schema refuses.
+func invalidProps(r *resource, format string, args ...any) error {
+	return reasonf("Properties validation failed for resource %s with message: %s", r.logicalID, fmt.Sprintf(format, args...))
+}
+
+func propInt(r *resource, props map[string]any, key string) (int, error) {
+	s := propString(props, key)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, invalidProps(r, "#/%s: expected type: Integer, found: String", key)
+	}
+	return n, nil
+}
+
+// resourceTags are the tags CloudFormation puts on a taggable resource: the
+// stack's tags, the resource's own Tags and the aws:cloudformation:* tags.
+func resourceTags(c *pctx, props map[string]any) map[string]string {
+	tags := map[string]string{}
+	for _, t := range c.st.cfg.tags {
+		tags[t.Key] = t.Value
+	}
+	for k, v := range propTags(props, "Tags") {
+		tags[k] = v
+	}
+	tags["aws:cloudformation:stack-name"] = c.st.name
+	tags["aws:cloudformation:stack-id"] = c.st.id
+	return tags
 }

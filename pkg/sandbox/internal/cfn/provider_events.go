@@ -11,34 +11,6 @@ func init() {
 	providers["AWS::Events::EventBus"] = withBackend(eventBusProvider, hasEvents)
 }
 
-// withBackend serves a modelled type through p when the service has its
-// backend, and as a generic resource otherwise (a Service built without it,
-// as CloudFormation's own tests build one).
-func withBackend(p *provider, has func(*Service) bool) *provider {
-	return &provider{
-		replace: p.replace,
-		attrs:   p.attrs,
-		create: func(c *pctx, r *resource, props map[string]any) error {
-			if !has(c.s) {
-				return genericProvider.create(c, r, props)
-			}
-			return p.create(c, r, props)
-		},
-		update: func(c *pctx, r *resource, old, props map[string]any) error {
-			if !has(c.s) {
-				return nil
-			}
-			return p.update(c, r, old, props)
-		},
-		delete: func(c *pctx, r *resource) error {
-			if !has(c.s) {
-				return genericProvider.delete(c, r)
-			}
-			return p.delete(c, r)
-		},
-	}
-}
-
 // eventsDo performs an EventBridge action as the stack's actor; a refusal
 // reads as CloudFormation reports EventBridge's error.
 func (c *pctx) eventsDo(action string, input any) (map[string]any, error) {

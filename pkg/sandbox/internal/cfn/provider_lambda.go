@@ -3,12 +3,10 @@ package cfn
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/lambda"
-	"github.com/stackerless/stackerless/pkg/sandbox/internal/logs"
 )
 
 // LambdaStore is what the AWS::Lambda::* providers need from the sandbox's Lambda.
@@ -24,21 +22,11 @@ type LambdaStore interface {
 	RemovePermission(account, region, function, statementID string)
 }
 
-// LogStore is what AWS::Logs::LogGroup needs from the sandbox's CloudWatch Logs.
-type LogStore interface {
-	CreateGroupFor(account, region, name string, set logs.GroupSettings) error
-	UpdateGroupFor(account, region, name string, set logs.GroupSettings) error
-	DeleteGroupFor(account, region, name string) error
-}
-
-// The Lambda and Logs resource types live in this file; they join the
-// provider table here.
 func init() {
 	providers["AWS::Lambda::Function"] = lambdaFunctionProvider
 	providers["AWS::Lambda::Version"] = lambdaVersionProvider
 	providers["AWS::Lambda::Alias"] = lambdaAliasProvider
 	providers["AWS::Lambda::Permission"] = lambdaPermissionProvider
-	providers["AWS::Logs::LogGroup"] = logGroupProvider
 }
 
 // functionProps are the AWS::Lambda::Function properties the sandbox knows.
@@ -46,34 +34,6 @@ var functionProps = []string{"Architectures", "Code", "CodeSigningConfigArn", "D
 	"EphemeralStorage", "FileSystemConfigs", "FunctionName", "Handler", "ImageConfig", "KmsKeyArn", "Layers", "LoggingConfig",
 	"MemorySize", "PackageType", "RecursiveLoop", "ReservedConcurrentExecutions", "Role", "Runtime", "RuntimeManagementConfig",
 	"SnapStart", "Tags", "Timeout", "TracingConfig", "VpcConfig"}
-
-// checkProps refuses properties a resource type does not have, as
-// CloudFormation does.
-func checkProps(r *resource, props map[string]any, known []string) error {
-	for k := range props {
-		if !slices.Contains(known, k) {
-			return invalidProps(r, "#: extraneous key [%s] is not permitted", k)
-		}
-	}
-	return nil
-}
-
-// invalidProps is CloudFormation's reason for properties its schema refuses.
-func invalidProps(r *resource, format string, args ...any) error {
-	return reasonf("Properties validation failed for resource %s with message: %s", r.logicalID, fmt.Sprintf(format, args...))
-}
-
-func propInt(r *resource, props map[string]any, key string) (int, error) {
-	s := propString(props, key)
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, invalidProps(r, "#/%s: expected type: Integer, found: String", key)
-	}
-	return n, nil
-}
 
 // functionSpec reads a function's definition from its properties.
 func functionSpec(c *pctx, r *resource, name string, props map[string]any) (lambda.FunctionSpec, error) {
@@ -353,87 +313,6 @@ var lambdaPermissionProvider = &provider{
 			return err
 		}
 		c.s.opts.Lambda.RemovePermission(c.account, c.region, fn, scalarString(r.attrs["Id"]))
-		return nil
-	},
-}
-
-func logGroupSettings(r *resource, props map[string]any) (logs.GroupSettings, error) {
-	days, err := propInt(r, props, "RetentionInDays")
-	return logs.GroupSettings{RetentionInDays: days, KMSKeyID: propString(props, "KmsKeyId"), Class: propString(props, "LogGroupClass"),
-		Tags: propTags(props, "Tags")}, err
-}
-
-func logsError(err error) error {
-	if _, ok := err.(reasonError); ok {
-		return err
-	}
-	return serviceError("CloudWatchLogs", err)
-}
-
-var logGroupProvider = &provider{
-	replace: map[string]string{"LogGroupName": "Always", "LogGroupClass": "Always"},
-	attrs:   []string{"Arn"},
-	create: func(c *pctx, r *resource, props map[string]any) error {
-		if c.s.opts.Logs == nil {
-			return errNoBackend
-		}
-		name := propString(props, "LogGroupName")
-		if name == "" {
-			name = physicalName(c.st.name, r.logicalID, 512, false)
-		}
-		set, err := logGroupSettings(r, props)
-		if err != nil {
-			return err
-		}
-		arn := logs.GroupARN(c.account, c.region, name)
-		if err := c.authorize("logs:CreateLogGroup", arn, "CloudWatchLogs"); err != nil {
-			return err
-		}
-		if set.RetentionInDays != 0 {
-			if err := c.authorize("logs:PutRetentionPolicy", arn, "CloudWatchLogs"); err != nil {
-				return err
-			}
-		}
-		if err := c.s.opts.Logs.CreateGroupFor(c.account, c.region, name, set); err != nil {
-			if isCode(err, "ResourceAlreadyExistsException") {
-				return fmt.Errorf("%s already exists", name)
-			}
-			return logsError(err)
-		}
-		r.physicalID = name
-		r.attrs = map[string]any{"Arn": arn + ":*"}
-		return nil
-	},
-	update: func(c *pctx, r *resource, old, props map[string]any) error {
-		if c.s.opts.Logs == nil {
-			return errNoBackend
-		}
-		set, err := logGroupSettings(r, props)
-		if err != nil {
-			return err
-		}
-		action := "logs:PutRetentionPolicy"
-		if set.RetentionInDays == 0 {
-			action = "logs:DeleteRetentionPolicy"
-		}
-		if err := c.authorize(action, logs.GroupARN(c.account, c.region, r.physicalID), "CloudWatchLogs"); err != nil {
-			return err
-		}
-		if err := c.s.opts.Logs.UpdateGroupFor(c.account, c.region, r.physicalID, set); err != nil {
-			return logsError(err)
-		}
-		return nil
-	},
-	delete: func(c *pctx, r *resource) error {
-		if c.s.opts.Logs == nil {
-			return nil
-		}
-		if err := c.authorize("logs:DeleteLogGroup", logs.GroupARN(c.account, c.region, r.physicalID), "CloudWatchLogs"); err != nil {
-			return err
-		}
-		if err := c.s.opts.Logs.DeleteGroupFor(c.account, c.region, r.physicalID); err != nil && !isCode(err, "ResourceNotFoundException") {
-			return logsError(err)
-		}
 		return nil
 	},
 }
