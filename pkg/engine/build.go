@@ -118,7 +118,7 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		id, err := cf.Create(ctx, in)
 		if err != nil {
 			s.Attempt-- // a retry must send the same token
-			s.CreateUnanswered = isTransient(err)
+			s.CreateUnanswered = IsTransient(err)
 			return err
 		}
 		s.StackID, s.Phase = id, PhaseCreate
@@ -178,7 +178,7 @@ func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *
 	if prior == nil {
 		in.Token = run.token(s, "create")
 		id, err := cf.Create(ctx, in)
-		if err == nil || !isTransient(err) {
+		if err == nil || !IsTransient(err) {
 			s.CreateUnanswered = false // answered: ours or not
 		}
 		if err != nil || id != existing.ID {
@@ -200,7 +200,7 @@ func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *
 }
 
 func transientOnly(err error) error {
-	if err != nil && isTransient(err) {
+	if err != nil && IsTransient(err) {
 		return err
 	}
 	return nil

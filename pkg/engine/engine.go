@@ -217,7 +217,7 @@ func (e *Engine) guard(ctx context.Context, s *StackState, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("advance %s: %w", s.Name, err)
 	}
-	if isTransient(err) {
+	if IsTransient(err) {
 		now := time.Now()
 		if s.RetryUntil.IsZero() && e.Options.RetryFor > 0 {
 			s.RetryUntil = now.Add(e.Options.RetryFor)
@@ -231,10 +231,10 @@ func (e *Engine) guard(ctx context.Context, s *StackState, err error) error {
 	return nil
 }
 
-// isTransient reports whether err may pass by itself: the SDK gave up
+// IsTransient reports whether err may pass by itself: the SDK gave up
 // retrying (attempts or its retry quota spent), or the error is one the SDK
 // retries (throttling, 5xx, connection errors), or a deadline passed.
-func isTransient(err error) bool {
+func IsTransient(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
