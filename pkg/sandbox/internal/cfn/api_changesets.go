@@ -139,16 +139,7 @@ func (r *region) findChangeSet(csName, stackName string) (*stack, *changeSet, er
 	return nil, nil, notFound
 }
 
-func (s *Service) describeChangeSet(call *awsapi.Call, f awsapi.Form) (any, error) {
-	if err := s.authorize(call, f.Get("StackName")); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, cs, err := s.regionFor(call).findChangeSet(f.Get("ChangeSetName"), f.Get("StackName"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) describeChangeSet(call *awsapi.Call, f awsapi.Form, st *stack, cs *changeSet) (any, error) {
 	status, exec, reason := cs.currentStatus(s.now())
 	var changes []xChange
 	if status == "CREATE_COMPLETE" {
@@ -264,16 +255,7 @@ func (s *Service) executeChangeSet(call *awsapi.Call, f awsapi.Form) (any, error
 	return struct{}{}, nil
 }
 
-func (s *Service) deleteChangeSet(call *awsapi.Call, f awsapi.Form) (any, error) {
-	if err := s.authorize(call, f.Get("StackName")); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, cs, err := s.regionFor(call).findChangeSet(f.Get("ChangeSetName"), f.Get("StackName"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) deleteChangeSet(call *awsapi.Call, f awsapi.Form, st *stack, cs *changeSet) (any, error) {
 	if cs.execStatus == "EXECUTE_IN_PROGRESS" {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "InvalidChangeSetStatus", "ChangeSet [%s] cannot be deleted in its current status of [EXECUTE_IN_PROGRESS]", cs.id)
 	}
@@ -286,17 +268,7 @@ func (s *Service) deleteChangeSet(call *awsapi.Call, f awsapi.Form) (any, error)
 	return struct{}{}, nil
 }
 
-func (s *Service) listChangeSets(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name := f.Get("StackName")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.regionFor(call).mustLookup(name)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) listChangeSets(call *awsapi.Call, f awsapi.Form, st *stack) (any, error) {
 	now := s.now()
 	var out []xChangeSetSummary
 	for _, cs := range st.changeSets {

@@ -218,10 +218,7 @@ func (s *Service) startUpdate(r *region, st *stack, op *operation, cfg *config, 
 
 func (s *Service) deleteStack(call *awsapi.Call, f awsapi.Form) (any, error) {
 	name := f.Get("StackName")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	if err := s.passRole(call, f.Get("RoleARN")); err != nil {
+	if err := s.authorizeAs(call, name, f.Get("RoleARN")); err != nil {
 		return nil, err
 	}
 	token := f.Get("ClientRequestToken")
@@ -424,17 +421,7 @@ func (s *Service) listStacks(call *awsapi.Call, f awsapi.Form) (any, error) {
 	}{list(pg), next}, nil
 }
 
-func (s *Service) describeStackEvents(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name := f.Get("StackName")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.regionFor(call).mustLookup(name)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) describeStackEvents(call *awsapi.Call, f awsapi.Form, st *stack) (any, error) {
 	evs := make([]xEvent, 0, len(st.events))
 	for i := len(st.events) - 1; i >= 0; i-- {
 		e := st.events[i]
@@ -527,17 +514,8 @@ func (s *Service) describeStackResources(call *awsapi.Call, f awsapi.Form) (any,
 	return struct{ StackResources *members[xStackResource] }{list(out)}, nil
 }
 
-func (s *Service) describeStackResource(call *awsapi.Call, f awsapi.Form) (any, error) {
+func (s *Service) describeStackResource(call *awsapi.Call, f awsapi.Form, st *stack) (any, error) {
 	name, logical := f.Get("StackName"), f.Get("LogicalResourceId")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.regionFor(call).mustLookup(name)
-	if err != nil {
-		return nil, err
-	}
 	res := st.resources[logical]
 	if res == nil {
 		return nil, awsapi.ValidationError("Resource %s does not exist for stack %s", logical, name)
@@ -547,17 +525,7 @@ func (s *Service) describeStackResource(call *awsapi.Call, f awsapi.Form) (any, 
 	return struct{ StackResourceDetail xStackResource }{x}, nil
 }
 
-func (s *Service) listStackResources(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name := f.Get("StackName")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.regionFor(call).mustLookup(name)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) listStackResources(call *awsapi.Call, f awsapi.Form, st *stack) (any, error) {
 	type summary struct {
 		LogicalResourceId    string
 		PhysicalResourceId   string `xml:",omitempty"`
@@ -617,17 +585,7 @@ func (s *Service) setStackPolicy(call *awsapi.Call, f awsapi.Form) (any, error) 
 	return nil, nil
 }
 
-func (s *Service) getStackPolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name := f.Get("StackName")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.regionFor(call).mustLookup(name)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) getStackPolicy(call *awsapi.Call, f awsapi.Form, st *stack) (any, error) {
 	return struct {
 		StackPolicyBody string `xml:",omitempty"`
 	}{st.policy}, nil
@@ -680,17 +638,7 @@ func (s *Service) listImports(call *awsapi.Call, f awsapi.Form) (any, error) {
 	}{list(pg), next}, nil
 }
 
-func (s *Service) cancelUpdateStack(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name := f.Get("StackName")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.regionFor(call).live(name)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) cancelUpdateStack(call *awsapi.Call, f awsapi.Form, st *stack) (any, error) {
 	if st.status != statusUpdateInProgress || st.op == nil {
 		return nil, awsapi.ValidationError("CancelUpdateStack cannot be called from current stack status")
 	}
@@ -700,10 +648,7 @@ func (s *Service) cancelUpdateStack(call *awsapi.Call, f awsapi.Form) (any, erro
 
 func (s *Service) continueUpdateRollback(call *awsapi.Call, f awsapi.Form) (any, error) {
 	name := f.Get("StackName")
-	if err := s.authorize(call, name); err != nil {
-		return nil, err
-	}
-	if err := s.passRole(call, f.Get("RoleARN")); err != nil {
+	if err := s.authorizeAs(call, name, f.Get("RoleARN")); err != nil {
 		return nil, err
 	}
 	token := f.Get("ClientRequestToken")

@@ -157,25 +157,61 @@ var handlers = map[string]handler{
 	"DeleteStack":                 (*Service).deleteStack,
 	"DescribeStacks":              (*Service).describeStacks,
 	"ListStacks":                  (*Service).listStacks,
-	"DescribeStackEvents":         (*Service).describeStackEvents,
+	"DescribeStackEvents":         onStack((*region).mustLookup, (*Service).describeStackEvents),
 	"DescribeStackResources":      (*Service).describeStackResources,
-	"DescribeStackResource":       (*Service).describeStackResource,
-	"ListStackResources":          (*Service).listStackResources,
+	"DescribeStackResource":       onStack((*region).mustLookup, (*Service).describeStackResource),
+	"ListStackResources":          onStack((*region).mustLookup, (*Service).listStackResources),
 	"GetTemplate":                 (*Service).getTemplate,
 	"GetTemplateSummary":          (*Service).getTemplateSummary,
 	"ValidateTemplate":            (*Service).validateTemplate,
 	"CreateChangeSet":             (*Service).createChangeSet,
-	"DescribeChangeSet":           (*Service).describeChangeSet,
+	"DescribeChangeSet":           onChangeSet((*Service).describeChangeSet),
 	"ExecuteChangeSet":            (*Service).executeChangeSet,
-	"DeleteChangeSet":             (*Service).deleteChangeSet,
-	"ListChangeSets":              (*Service).listChangeSets,
+	"DeleteChangeSet":             onChangeSet((*Service).deleteChangeSet),
+	"ListChangeSets":              onStack((*region).mustLookup, (*Service).listChangeSets),
 	"UpdateTerminationProtection": (*Service).updateTerminationProtection,
 	"SetStackPolicy":              (*Service).setStackPolicy,
-	"GetStackPolicy":              (*Service).getStackPolicy,
+	"GetStackPolicy":              onStack((*region).mustLookup, (*Service).getStackPolicy),
 	"ListExports":                 (*Service).listExports,
 	"ListImports":                 (*Service).listImports,
-	"CancelUpdateStack":           (*Service).cancelUpdateStack,
+	"CancelUpdateStack":           onStack((*region).live, (*Service).cancelUpdateStack),
 	"ContinueUpdateRollback":      (*Service).continueUpdateRollback,
+}
+
+// onStack serves an action on the one stack a request names (StackName): it
+// authorizes the call on that stack and, holding s.mu, finds the stack with find
+// (mustLookup, which finds deleted stacks by ID too, or live) before running it.
+func onStack(find func(r *region, nameOrID string) (*stack, error), action func(s *Service, call *awsapi.Call, f awsapi.Form, st *stack) (any, error)) handler {
+	return func(s *Service, call *awsapi.Call, f awsapi.Form) (any, error) {
+		name := f.Get("StackName")
+		if err := s.authorize(call, name); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		st, err := find(s.regionFor(call), name)
+		if err != nil {
+			return nil, err
+		}
+		return action(s, call, f, st)
+	}
+}
+
+// onChangeSet serves an action on the change set a request names
+// (ChangeSetName, with StackName when it is not an ARN), as onStack does.
+func onChangeSet(action func(s *Service, call *awsapi.Call, f awsapi.Form, st *stack, cs *changeSet) (any, error)) handler {
+	return func(s *Service, call *awsapi.Call, f awsapi.Form) (any, error) {
+		if err := s.authorize(call, f.Get("StackName")); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		st, cs, err := s.regionFor(call).findChangeSet(f.Get("ChangeSetName"), f.Get("StackName"))
+		if err != nil {
+			return nil, err
+		}
+		return action(s, call, f, st, cs)
+	}
 }
 
 // ServeHTTP serves one authenticated CloudFormation Query request.

@@ -25,6 +25,15 @@ type ServiceRoles interface {
 
 var roleARNPattern = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/.`)
 
+// authorizeAs authorizes the call on a stack and, when it names a service role,
+// the caller's passing of that role to CloudFormation.
+func (s *Service) authorizeAs(call *awsapi.Call, stackName, roleARN string) error {
+	if err := s.authorize(call, stackName); err != nil {
+		return err
+	}
+	return s.passRole(call, roleARN)
+}
+
 // passRole checks the RoleARN a request names, if any: the API's length
 // constraint, then the caller's iam:PassRole on it (a role of another account
 // cannot be passed). A stack keeps using its role later without this check.
