@@ -198,9 +198,7 @@ func (a *API) createRole(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if _, _, err := a.store.CreateRole(call.Caller.Account, spec); err != nil {
 		return nil, err
 	}
-	var out struct{ Role roleXML }
-	err = a.withRole(call, name, func(r *role) { out.Role = roleToXML(r) })
-	return out, err
+	return a.roleResult(call, name)
 }
 
 func (a *API) getRole(call *awsapi.Call, f awsapi.Form) (any, error) {
@@ -208,8 +206,13 @@ func (a *API) getRole(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.roleResult(call, name)
+}
+
+// roleResult is the Role element CreateRole and GetRole answer with.
+func (a *API) roleResult(call *awsapi.Call, name string) (any, error) {
 	var out struct{ Role roleXML }
-	err = a.withRole(call, name, func(r *role) { out.Role = roleToXML(r) })
+	err := a.withRole(call, name, func(r *role) { out.Role = roleToXML(r) })
 	return out, err
 }
 
@@ -506,13 +509,9 @@ func (a *API) getPolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
 	}
 	a.store.mu.RLock()
 	defer a.store.mu.RUnlock()
-	acct, err := a.store.account(call.Caller.Account)
+	p, err := a.store.visiblePolicy(call.Caller.Account, arn)
 	if err != nil {
 		return nil, err
-	}
-	p := a.store.findManaged(acct, arn)
-	if p == nil {
-		return nil, awsapi.Errorf(http.StatusNotFound, "NoSuchEntity", "Policy %s was not found.", arn)
 	}
 	return policyResult{Policy: a.policyToXML(p)}, nil
 }
@@ -528,13 +527,9 @@ func (a *API) getPolicyVersion(call *awsapi.Call, f awsapi.Form) (any, error) {
 	}
 	a.store.mu.RLock()
 	defer a.store.mu.RUnlock()
-	acct, err := a.store.account(call.Caller.Account)
+	p, err := a.store.visiblePolicy(call.Caller.Account, arn)
 	if err != nil {
 		return nil, err
-	}
-	p := a.store.findManaged(acct, arn)
-	if p == nil {
-		return nil, awsapi.Errorf(http.StatusNotFound, "NoSuchEntity", "Policy %s was not found.", arn)
 	}
 	// Only the default version is kept.
 	if version != "v"+strconv.Itoa(p.version) {

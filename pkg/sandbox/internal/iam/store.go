@@ -298,6 +298,24 @@ func (s *Store) findManaged(a *account, arn string) *managedPolicy {
 	return a.managed[arn]
 }
 
+// visiblePolicy is findManaged by account ID, with IAM's error for a policy
+// the account cannot see. s.mu must be held.
+func (s *Store) visiblePolicy(accountID, arn string) (*managedPolicy, error) {
+	a, err := s.account(accountID)
+	if err != nil {
+		return nil, err
+	}
+	p := s.findManaged(a, arn)
+	if p == nil {
+		return nil, policyNotFound(arn)
+	}
+	return p, nil
+}
+
+func policyNotFound(arn string) error {
+	return awsapi.Errorf(http.StatusNotFound, "NoSuchEntity", "Policy %s was not found.", arn)
+}
+
 // buildRole validates spec and returns the role it describes (without id/arn
 // timestamps for updates to keep).
 func (s *Store) buildRole(a *account, spec RoleSpec) (*role, error) {
@@ -520,7 +538,7 @@ func (s *Store) customerPolicy(account, arn string) (*account, *managedPolicy, e
 	}
 	p, ok := a.managed[arn]
 	if !ok {
-		return nil, nil, awsapi.Errorf(http.StatusNotFound, "NoSuchEntity", "Policy %s was not found.", arn)
+		return nil, nil, policyNotFound(arn)
 	}
 	return a, p, nil
 }
@@ -592,7 +610,7 @@ func (s *Store) DetachRolePolicy(account, roleName, policyARN string) error {
 	before := len(r.attached)
 	r.attached = removeString(r.attached, policyARN)
 	if len(r.attached) == before {
-		return awsapi.Errorf(http.StatusNotFound, "NoSuchEntity", "Policy %s was not found.", policyARN)
+		return policyNotFound(policyARN)
 	}
 	return nil
 }
