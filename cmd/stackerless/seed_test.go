@@ -19,7 +19,7 @@ import (
 
 // bootstrapStackerRoles deploys templates/stacker-role.yaml in every account
 // with its root keys, as the seed README's first step, and waits for them.
-func bootstrapStackerRoles(t *testing.T, sb *sandbox.Sandbox) {
+func bootstrapStackerRoles(t *testing.T, sb *sandbox.Sandbox, extra ...cfntypes.Parameter) {
 	t.Helper()
 	ctx := t.Context()
 	body, err := os.ReadFile(filepath.Join("..", "..", "templates", "stacker-role.yaml"))
@@ -32,7 +32,7 @@ func bootstrapStackerRoles(t *testing.T, sb *sandbox.Sandbox) {
 		_, err := client.CreateStack(ctx, &cloudformation.CreateStackInput{
 			StackName:    aws.String("stacker-role"),
 			TemplateBody: aws.String(string(body)),
-			Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("MasterAccountId"), ParameterValue: aws.String(master.ID)}},
+			Parameters:   append([]cfntypes.Parameter{{ParameterKey: aws.String("MasterAccountId"), ParameterValue: aws.String(master.ID)}}, extra...),
 			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
 		})
 		if err != nil {
