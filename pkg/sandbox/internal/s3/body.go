@@ -49,6 +49,34 @@ func newChecksum(alg string) hash.Hash {
 	return nil
 }
 
+// checksumXML is the Checksum<Algorithm> element of a response that carries a
+// flexible checksum; it is embedded in the result structs.
+type checksumXML struct {
+	CRC32     string `xml:"ChecksumCRC32,omitempty"`
+	CRC32C    string `xml:"ChecksumCRC32C,omitempty"`
+	CRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
+	SHA1      string `xml:"ChecksumSHA1,omitempty"`
+	SHA256    string `xml:"ChecksumSHA256,omitempty"`
+}
+
+// checksumElement puts sum in the element of its algorithm (none for "").
+func checksumElement(alg, sum string) checksumXML {
+	var x checksumXML
+	switch alg {
+	case "CRC32":
+		x.CRC32 = sum
+	case "CRC32C":
+		x.CRC32C = sum
+	case "CRC64NVME":
+		x.CRC64NVME = sum
+	case "SHA1":
+		x.SHA1 = sum
+	case "SHA256":
+		x.SHA256 = sum
+	}
+	return x
+}
+
 func checksumOf(alg string, data []byte) string {
 	h := newChecksum(alg)
 	if h == nil {

@@ -316,31 +316,16 @@ func completeMultipartUpload(c *reqCtx) error {
 	}
 	writeHeaders(c.w.Header(), w)
 	res := struct {
-		XMLName      xml.Name `xml:"CompleteMultipartUploadResult"`
-		Xmlns        string   `xml:"xmlns,attr"`
-		Location     string   `xml:"Location"`
-		Bucket       string   `xml:"Bucket"`
-		Key          string   `xml:"Key"`
-		ETag         string   `xml:"ETag"`
-		CRC32        string   `xml:"ChecksumCRC32,omitempty"`
-		CRC32C       string   `xml:"ChecksumCRC32C,omitempty"`
-		CRC64NVME    string   `xml:"ChecksumCRC64NVME,omitempty"`
-		SHA1         string   `xml:"ChecksumSHA1,omitempty"`
-		SHA256       string   `xml:"ChecksumSHA256,omitempty"`
-		ChecksumType string   `xml:"ChecksumType,omitempty"`
+		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
+		Xmlns    string   `xml:"xmlns,attr"`
+		Location string   `xml:"Location"`
+		Bucket   string   `xml:"Bucket"`
+		Key      string   `xml:"Key"`
+		ETag     string   `xml:"ETag"`
+		checksumXML
+		ChecksumType string `xml:"ChecksumType,omitempty"`
 	}{Xmlns: xmlns, Location: "/" + c.req.bucket + "/" + key, Bucket: c.req.bucket, Key: key, ETag: o.etag, ChecksumType: o.checksumType}
-	switch o.checksumAlg {
-	case "CRC32":
-		res.CRC32 = o.checksum
-	case "CRC32C":
-		res.CRC32C = o.checksum
-	case "CRC64NVME":
-		res.CRC64NVME = o.checksum
-	case "SHA1":
-		res.SHA1 = o.checksum
-	case "SHA256":
-		res.SHA256 = o.checksum
-	}
+	res.checksumXML = checksumElement(o.checksumAlg, o.checksum)
 	awsapi.WriteXML(c.w, c.call, http.StatusOK, res)
 	c.notifyCreated(c.req.bucket, w)
 	return nil
@@ -370,11 +355,7 @@ type partXML struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
-	CRC32        string `xml:"ChecksumCRC32,omitempty"`
-	CRC32C       string `xml:"ChecksumCRC32C,omitempty"`
-	CRC64NVME    string `xml:"ChecksumCRC64NVME,omitempty"`
-	SHA1         string `xml:"ChecksumSHA1,omitempty"`
-	SHA256       string `xml:"ChecksumSHA256,omitempty"`
+	checksumXML
 }
 
 func listParts(c *reqCtx) error {
@@ -421,18 +402,7 @@ func listParts(c *reqCtx) error {
 		for _, n := range nums {
 			pt := u.parts[n]
 			px := partXML{PartNumber: n, LastModified: timeXML(pt.modified), ETag: pt.etag, Size: int64(len(pt.data))}
-			switch alg {
-			case "CRC32":
-				px.CRC32 = pt.checksum
-			case "CRC32C":
-				px.CRC32C = pt.checksum
-			case "CRC64NVME":
-				px.CRC64NVME = pt.checksum
-			case "SHA1":
-				px.SHA1 = pt.checksum
-			case "SHA256":
-				px.SHA256 = pt.checksum
-			}
+			px.checksumXML = checksumElement(alg, pt.checksum)
 			parts = append(parts, px)
 		}
 		return nil

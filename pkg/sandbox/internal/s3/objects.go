@@ -671,24 +671,9 @@ func copyObject(c *reqCtx) error {
 		Xmlns        string   `xml:"xmlns,attr"`
 		ETag         string   `xml:"ETag"`
 		LastModified string   `xml:"LastModified"`
-		CRC32        string   `xml:"ChecksumCRC32,omitempty"`
-		CRC32C       string   `xml:"ChecksumCRC32C,omitempty"`
-		CRC64NVME    string   `xml:"ChecksumCRC64NVME,omitempty"`
-		SHA1         string   `xml:"ChecksumSHA1,omitempty"`
-		SHA256       string   `xml:"ChecksumSHA256,omitempty"`
+		checksumXML
 	}{Xmlns: xmlns, ETag: o.etag, LastModified: timeXML(o.modified)}
-	switch o.checksumAlg {
-	case "CRC32":
-		res.CRC32 = o.checksum
-	case "CRC32C":
-		res.CRC32C = o.checksum
-	case "CRC64NVME":
-		res.CRC64NVME = o.checksum
-	case "SHA1":
-		res.SHA1 = o.checksum
-	case "SHA256":
-		res.SHA256 = o.checksum
-	}
+	res.checksumXML = checksumElement(o.checksumAlg, o.checksum)
 	awsapi.WriteXML(c.w, c.call, http.StatusOK, res)
 	c.notifyCreated(c.req.bucket, w)
 	return nil
