@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,26 @@ func WithCredentialsFile(path string) Option { return func(p *Provider) { p.cred
 // the path given to NewProvider is then only used in messages.
 func WithFile(f *File) Option { return func(p *Provider) { p.file = f } }
 
+// Unattended says nobody is there to type an MFA code (the serverless
+// runtime): a profile with mfa_serial is refused, naming its file and line,
+// even when a TokenProvider is set.
+func Unattended() Option { return func(p *Provider) { p.unattended = true } }
+
+// WithEnvironmentCredentials makes credential_source = Environment use creds
+// (in Lambda, the function's own role) instead of reading the AWS_*
+// variables.
+func WithEnvironmentCredentials(creds aws.CredentialsProvider) Option {
+	return func(p *Provider) { p.envCreds = creds }
+}
+
+// WithAllowedAccounts lets role_arn name roles in these accounts only: any
+// other is refused before AssumeRole is called, so a config cannot make the
+// runtime act in an account the deployment does not allow. An empty list
+// allows no role at all.
+func WithAllowedAccounts(ids []string) Option {
+	return func(p *Provider) { p.allowed = append([]string{}, ids...) }
+}
+
 // WithGetenv replaces os.Getenv for credential_source lookups (tests).
 func WithGetenv(fn func(string) string) Option { return func(p *Provider) { p.getenv = fn } }
 
@@ -56,6 +77,11 @@ type Provider struct {
 	credsPath string
 	token     TokenProvider
 	getenv    func(string) string
+	// unattended refuses mfa_serial; envCreds stands for the environment's
+	// keys; allowed, when not nil, lists the accounts role_arn may name.
+	unattended bool
+	envCreds   aws.CredentialsProvider
+	allowed    []string
 
 	mu      sync.Mutex
 	file    *File
@@ -153,7 +179,8 @@ func (p *Provider) Check(profile string) error {
 	}
 	// A scratch provider builds the credential chain, whose providers call
 	// AWS only when asked for credentials, and is thrown away.
-	scratch := &Provider{path: p.path, token: p.token, getenv: p.getenv, file: p.file, creds: map[string]aws.CredentialsProvider{}}
+	scratch := &Provider{path: p.path, token: p.token, getenv: p.getenv, file: p.file, creds: map[string]aws.CredentialsProvider{},
+		unattended: p.unattended, envCreds: p.envCreds, allowed: p.allowed}
 	_, err = scratch.credentials(aws.Config{}, prof, nil)
 	return err
 }
@@ -218,6 +245,13 @@ func (p *Provider) credentials(base aws.Config, prof *Profile, visited []string)
 		return nil, fmt.Errorf("%s has no credentials: give it role_arn with source_profile or credential_source, or aws_access_key_id and aws_secret_access_key", loc)
 	}
 
+	if err := p.checkRole(prof, loc); err != nil {
+		return nil, err
+	}
+	if prof.MFASerial != "" && p.unattended {
+		return nil, fmt.Errorf("%s: mfa_serial %s cannot be used here: the serverless runtime runs unattended, with nobody to type an MFA code. "+
+			"Remove mfa_serial from this profile (keep it in your own laptop's profiles) and let the chain start from credential_source = Environment, the function's own role", loc, prof.MFASerial)
+	}
 	if prof.MFASerial != "" && p.token == nil {
 		return nil, fmt.Errorf("profile %s needs an MFA code (mfa_serial %s): run interactively or use a profile without mfa_serial", prof.Name, prof.MFASerial)
 	}
@@ -302,6 +336,9 @@ func (p *Provider) remember(prof *Profile, c aws.CredentialsProvider) aws.Creden
 func (p *Provider) credentialSource(base aws.Config, prof *Profile, loc string) (aws.CredentialsProvider, error) {
 	switch prof.CredentialSource {
 	case "Environment":
+		if p.envCreds != nil {
+			return p.envCreds, nil
+		}
 		id, secret := p.getenv("AWS_ACCESS_KEY_ID"), p.getenv("AWS_SECRET_ACCESS_KEY")
 		if id == "" {
 			id = p.getenv("AWS_ACCESS_KEY")
@@ -342,6 +379,41 @@ func (p *Provider) credentialSource(base aws.Config, prof *Profile, loc string) 
 	default:
 		return nil, fmt.Errorf("%s: credential_source %q is not one of Environment, Ec2InstanceMetadata, EcsContainer", loc, prof.CredentialSource)
 	}
+}
+
+// checkRole holds a profile's role_arn to the allowed accounts, when there
+// is an allow-list.
+func (p *Provider) checkRole(prof *Profile, loc string) error {
+	if p.allowed == nil {
+		return nil
+	}
+	account, ok := roleAccount(prof.RoleARN)
+	if !ok {
+		return fmt.Errorf("%s: role_arn %q is not an IAM role ARN (arn:aws:iam::<account id>:role/<name>)", loc, prof.RoleARN)
+	}
+	if slices.Contains(p.allowed, account) {
+		return nil
+	}
+	allowed := "none"
+	if len(p.allowed) > 0 {
+		allowed = strings.Join(p.allowed, ", ")
+	}
+	return fmt.Errorf("%s: role_arn %s is in account %s, where this deployment may not assume roles (allowed accounts: %s): "+
+		"fix the role_arn, or add the account to the deployment's allow-list", loc, prof.RoleARN, account, allowed)
+}
+
+// roleAccount is the account of an IAM role ARN.
+func roleAccount(arn string) (string, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") || len(parts[4]) != 12 {
+		return "", false
+	}
+	for _, c := range parts[4] {
+		if c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	return parts[4], true
 }
 
 // roleProvider names the profile and role in AssumeRole failures, which the
