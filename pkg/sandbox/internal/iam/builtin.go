@@ -19,6 +19,9 @@ var builtinDocs = []struct{ name, description, doc string }{
 	{"PowerUserAccess", "Provides full access to AWS services and resources, but does not allow management of Users and groups.",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},` +
 			`{"Effect":"Allow","Action":["iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeOrganization","account:ListRegions","account:GetAccountInformation"],"Resource":"*"}]}`},
+	// The CDK bootstrap template's lookup and deployment-action roles attach it.
+	{"AWSCloudFormationReadOnlyAccess", "Provides access to AWS CloudFormation via the AWS Management Console.",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["cloudformation:Describe*","cloudformation:EstimateTemplateCost","cloudformation:Get*","cloudformation:List*","cloudformation:ValidateTemplate","cloudformation:Detect*"],"Resource":"*"}]}`},
 	{"ReadOnlyAccess", "Provides read-only access to AWS services and resources.",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["cloudformation:Describe*","cloudformation:Get*","cloudformation:List*","cloudformation:ValidateTemplate","cloudformation:Detect*","cloudformation:Estimate*",` +
 			`"s3:Get*","s3:List*","s3:Describe*","iam:Get*","iam:List*","iam:Generate*","iam:Simulate*","ssm:Describe*","ssm:Get*","ssm:List*","events:Describe*","events:List*","events:Test*",` +

@@ -228,7 +228,7 @@ func TestUpdateRoleReplacesPolicies(t *testing.T) {
 
 func TestBuiltinPolicies(t *testing.T) {
 	s, _ := newTestStore(t)
-	for _, name := range []string{"AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"} {
+	for _, name := range []string{"AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "AWSCloudFormationReadOnlyAccess"} {
 		if s.builtin["arn:aws:iam::aws:policy/"+name] == nil {
 			t.Errorf("missing %s", name)
 		}
