@@ -52,6 +52,7 @@ lost response: the client retries a call that already acted), e.g.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd, f) },
 	}
+	cmd.AddCommand(newSandboxFireCommand())
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", f.listen, "address to serve plain HTTP on")
 	fl.StringVar(&f.httpsListen, "https-listen", f.httpsListen, "address to serve HTTPS on")

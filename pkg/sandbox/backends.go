@@ -12,6 +12,7 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/lambda"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/logs"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/scheduler"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/sfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/ssm"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/sts"
@@ -28,6 +29,8 @@ type backends struct {
 	sfn      *sfn.Service
 	logs     *logs.Service
 	lambda   *lambda.Service
+	// scheduler is EventBridge Scheduler.
+	scheduler *scheduler.Service
 }
 
 func newBackends(s *Sandbox) *backends {
@@ -71,13 +74,19 @@ func newBackends(s *Sandbox) *backends {
 	b.events = events.New(events.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Functions: lambdaTargets{b.lambda},
 		Logger: s.opts.Logger, Now: s.opts.Now})
 	b.services["events"].handler = b.events
-	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events,
+	b.scheduler = scheduler.New(scheduler.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Functions: lambdaAsRole{b.lambda},
+		Logger: s.opts.Logger, Now: s.opts.Now})
+	ssvc := b.services["scheduler"]
+	ssvc.handler, ssvc.operation = b.scheduler, scheduler.Operation
+	b.services["sandbox"] = &service{name: "sandbox", proto: protoJSON, jsonPrefix: "Sandbox.", serverError: "InternalFailure", handler: adminService{s}}
+	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Scheduler: b.scheduler,
 		Lambda: b.lambda, Logs: b.logs, Faults: s.faults, StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services["cloudformation"].handler = cfnsvc
 	b.close = func() {
 		b.lambda.Close()
 		cfnsvc.Close()
 		b.events.Close()
+		b.scheduler.Close()
 		b.sfn.Close()
 		interp.Close()
 	}

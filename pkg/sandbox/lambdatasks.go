@@ -54,3 +54,15 @@ func (t lambdaTargets) InvokeAsync(ctx context.Context, functionARN string, payl
 		SourceKeys: map[string]string{"aws:SourceArn": sourceARN, "aws:SourceAccount": sourceAccount}})
 	return err
 }
+
+// lambdaAsRole invokes functions for Scheduler: an Event invocation as a
+// session of the target's role, whose lambda:InvokeFunction decides.
+type lambdaAsRole struct{ svc *lambda.Service }
+
+func (t lambdaAsRole) InvokeAsyncAs(ctx context.Context, call *awsapi.Call, functionARN string, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, err := t.svc.Invoke(call, lambda.InvokeInput{FunctionName: functionARN, Payload: payload, InvocationType: "Event"})
+	return err
+}

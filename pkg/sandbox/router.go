@@ -66,6 +66,7 @@ func newServices() map[string]*service {
 		"states":         {name: "states", proto: protoJSON, jsonPrefix: "AWSStepFunctions.", serverError: "InternalFailure"},
 		"logs":           {name: "logs", proto: protoJSON, jsonPrefix: "Logs_20140328.", serverError: "ServiceUnavailableException"},
 		"lambda":         {name: "lambda", proto: protoRESTJSON, serverError: "ServiceException"},
+		"scheduler":      {name: "scheduler", proto: protoRESTJSON, serverError: "InternalServerException"},
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package sandbox is a local, multi-account AWS: one HTTP server speaking the
 // real wire protocols of the APIs stackerless uses (STS, IAM, S3,
-// CloudFormation, SSM, EventBridge, Lambda, CloudWatch Logs), so tests and
+// CloudFormation, SSM, EventBridge, EventBridge Scheduler, Step Functions,
+// Lambda, CloudWatch Logs), so tests and
 // demos drive the real aws-sdk-go-v2 clients and the AWS CLI against it. Its
 // Lambda runs functions' real bootstrap binaries.
 //

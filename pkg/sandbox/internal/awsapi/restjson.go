@@ -82,6 +82,32 @@ func NewRESTJSON(malformedCode string, ops ...RESTOp) *RESTJSON {
 		slices.Sort(op.bodyMembers)
 		s.ops = append(s.ops, op)
 	}
+	s.sortOps()
+	return s
+}
+
+// RESTRoute describes a REST-JSON operation by hand, for services whose SDK
+// has no schemas (Scheduler): name, method, URI template (labels as
+// "{Name}"), success status and the members its JSON body takes.
+type RESTRoute struct {
+	Name, Method, URI string
+	Status            int
+	Body              []string
+}
+
+// NewRESTJSONRoutes builds the routes of a REST-JSON service from routes.
+func NewRESTJSONRoutes(malformedCode string, routes ...RESTRoute) *RESTJSON {
+	s := &RESTJSON{malformed: malformedCode}
+	for _, rt := range routes {
+		op := &RESTOperation{Name: rt.Name, Method: rt.Method, Status: rt.Status, segments: splitPath(rt.URI),
+			bodyMembers: slices.Sorted(slices.Values(rt.Body))}
+		s.ops = append(s.ops, op)
+	}
+	s.sortOps()
+	return s
+}
+
+func (s *RESTJSON) sortOps() {
 	// Literal segments before labels, so /functions/{Name}/policy wins over
 	// a greedy label; fixed query parameters before none.
 	sort.SliceStable(s.ops, func(i, j int) bool {
@@ -91,7 +117,6 @@ func NewRESTJSON(malformedCode string, ops ...RESTOp) *RESTJSON {
 		}
 		return len(a.literalQuery) > len(b.literalQuery)
 	})
-	return s
 }
 
 // bound reports whether an input member travels outside the body.

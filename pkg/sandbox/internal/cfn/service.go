@@ -100,6 +100,8 @@ type Options struct {
 	StepFunctions StateMachines
 	// Events backs AWS::Events::Rule and AWS::Events::EventBus; without it they are generic resources.
 	Events EventBuses
+	// Scheduler backs AWS::Scheduler::Schedule and ScheduleGroup; without it they are generic resources.
+	Scheduler Schedules
 	// StackDuration is how long one stack operation takes (default 2s); the tag
 	// sandbox:duration overrides it per stack.
 	StackDuration time.Duration

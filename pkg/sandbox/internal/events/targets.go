@@ -234,7 +234,8 @@ func sortedRuleNames(b *bus) []string {
 
 // deliver sends each event to its target, in order, and records the outcome.
 // A failed delivery never fails the PutEvents that caused it, as on AWS.
-func (s *Service) deliver(work []delivery) {
+func (s *Service) deliver(work []delivery) []Delivery {
+	out := make([]Delivery, 0, len(work))
 	for _, d := range work {
 		input, err := transform(d)
 		result := ""
@@ -244,11 +245,14 @@ func (s *Service) deliver(work []delivery) {
 		if err != nil {
 			s.log.Warn("eventbridge delivery failed", "rule", d.ruleARN, "target", d.target.ID, "arn", d.target.Arn, "error", err)
 		}
+		rec := Delivery{RuleARN: d.ruleARN, TargetID: d.target.ID, TargetARN: d.target.Arn, EventID: d.eventID,
+			Input: input, Result: result, Err: err, Time: d.at}
+		out = append(out, rec)
 		s.mu.Lock()
-		s.deliveries = append(s.deliveries, Delivery{RuleARN: d.ruleARN, TargetID: d.target.ID, TargetARN: d.target.Arn, EventID: d.eventID,
-			Input: input, Result: result, Err: err, Time: d.at})
+		s.deliveries = append(s.deliveries, rec)
 		s.mu.Unlock()
 	}
+	return out
 }
 
 // send delivers one input to a target.
