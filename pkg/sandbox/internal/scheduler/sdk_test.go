@@ -137,7 +137,9 @@ func TestScheduleAPI(t *testing.T) {
 		{"cron fields", func(i *scheduler.CreateScheduleInput) { i.ScheduleExpression = aws.String("cron(0 3 * * * *)") }, "ValidationException", "Invalid Schedule Expression"},
 		{"time zone", func(i *scheduler.CreateScheduleInput) { i.ScheduleExpressionTimezone = aws.String("Mars/Olympus") }, "ValidationException", "Mars/Olympus"},
 		{"window mode", func(i *scheduler.CreateScheduleInput) { i.FlexibleTimeWindow.Mode = "SOMETIMES" }, "ValidationException", "[OFF, FLEXIBLE]"},
-		{"window without size", func(i *scheduler.CreateScheduleInput) { i.FlexibleTimeWindow.Mode = types.FlexibleTimeWindowModeFlexible }, "ValidationException", "MaximumWindowInMinutes"},
+		{"window without size", func(i *scheduler.CreateScheduleInput) {
+			i.FlexibleTimeWindow.Mode = types.FlexibleTimeWindowModeFlexible
+		}, "ValidationException", "MaximumWindowInMinutes"},
 		{"role ARN", func(i *scheduler.CreateScheduleInput) { i.Target.RoleArn = aws.String("scheduler-role") }, "ValidationException", "target.roleArn"},
 		{"name", func(i *scheduler.CreateScheduleInput) { i.Name = aws.String("a/b") }, "", ""},
 		{"group", func(i *scheduler.CreateScheduleInput) { i.GroupName = aws.String("nope") }, "ResourceNotFoundException", "Schedule group nope does not exist."},
