@@ -75,6 +75,11 @@ type Sandbox struct {
 	subs    map[int]func(ObjectCreated)
 	nextSub int
 
+	// fresh holds connections that have not sent a request yet: Shutdown
+	// waits five seconds before it counts them idle, so Close closes them.
+	freshMu sync.Mutex
+	fresh   map[net.Conn]bool
+
 	closeOnce sync.Once
 	closeErr  error
 	serving   sync.WaitGroup
@@ -115,6 +120,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		// Failed TLS handshakes (a client without the CA) are the client's story.
 		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+		ConnState: s.trackFresh,
 	}
 	// One server on both listeners: requests that came over TLS carry r.TLS.
 	for _, ln := range []net.Listener{s.ln, tlsLn} {
@@ -216,6 +222,14 @@ func (s *Sandbox) Close() error {
 		s.backends.lambda.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// A client that dialled for a request another connection then served
+		// keeps a connection that never sends one: it is not in flight.
+		go func() {
+			for ctx.Err() == nil {
+				s.closeFresh()
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
 		if err := s.srv.Shutdown(ctx); err != nil {
 			s.closeErr = fmt.Errorf("close sandbox: %w", err)
 			_ = s.srv.Close()
@@ -225,6 +239,29 @@ func (s *Sandbox) Close() error {
 		s.removeTemp()
 	})
 	return s.closeErr
+}
+
+func (s *Sandbox) trackFresh(c net.Conn, state http.ConnState) {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	if state == http.StateNew {
+		if s.fresh == nil {
+			s.fresh = map[net.Conn]bool{}
+		}
+		s.fresh[c] = true
+	} else {
+		delete(s.fresh, c)
+	}
+}
+
+// closeFresh closes the connections that never sent a request.
+func (s *Sandbox) closeFresh() {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	for c := range s.fresh {
+		_ = c.Close()
+		delete(s.fresh, c)
+	}
 }
 
 // Accounts returns the accounts in the order they were configured.
