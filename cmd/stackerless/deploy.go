@@ -253,10 +253,13 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 		}
 		return nil
 	}
-	if action != engine.Destroy {
-		if err := proj.Preflight(ctx, run); err != nil {
-			return configExit(err)
-		}
+	opts := engine.Options{
+		MaxParallel: f.maxParallel, Interactive: f.interactive, RecreateFailed: f.recreateFailed,
+		ContinueRollback: f.continueRollback, ReplacementsOnly: f.replacementsOnly, Tail: f.tail,
+		RetryFor: f.retryFor,
+	}
+	if err := proj.Start(ctx, run, opts); err != nil {
+		return configExit(err)
 	}
 	if action == engine.Diff && len(steps) > 0 {
 		fmt.Fprintf(log, "Diffing stacks: %s\n", strings.Join(steps, ", "))
@@ -265,14 +268,7 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 	if file, ok := log.(*os.File); ok && isTerminal(file) && fitsOnScreen(file, len(run.Stacks)) {
 		reporter = newBoardReporter(log, run)
 	}
-	eng := &engine.Engine{
-		Clients: proj, Preparer: proj, Reporter: reporter,
-		Options: engine.Options{
-			MaxParallel: f.maxParallel, Interactive: f.interactive, RecreateFailed: f.recreateFailed,
-			ContinueRollback: f.continueRollback, ReplacementsOnly: f.replacementsOnly, Tail: f.tail,
-			ServiceRole: proj.Config.ServiceRole, RetryFor: f.retryFor,
-		},
-	}
+	eng := &engine.Engine{Clients: proj, Preparer: proj, Reporter: reporter}
 	if f.verbose {
 		eng.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -282,11 +278,11 @@ func runStacker(ctx context.Context, cmd *cobra.Command, action engine.Action, f
 	if err := drive(ctx, eng, run, f.pollInterval, log); err != nil {
 		return err
 	}
-	if waiting := run.AwaitingApproval(); len(waiting) > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("change sets need approval (protected stacks, no terminal to ask on): %s", strings.Join(waiting, ", "))}
-	}
-	if failed := run.Failed(); len(failed) > 0 {
-		return &exitError{code: 1, err: errors.New(engine.FailedSummary(failed))}
+	switch out := run.Outcome(); out.Status {
+	case engine.StatusWaitingApproval:
+		return &exitError{code: 1, err: fmt.Errorf("change sets need approval (protected stacks, no terminal to ask on): %s", strings.Join(out.Awaiting, ", "))}
+	case engine.StatusFailed:
+		return &exitError{code: 1, err: errors.New(engine.FailedSummary(out.Failed))}
 	}
 	return nil
 }
@@ -304,49 +300,19 @@ func configExit(err error) error {
 // go unexplained until --retry-for runs out.
 const persistentFailures = 5
 
-// drive advances run until it is done, starting a step every poll interval.
-// A step that fails on a transient error (throttling, server errors, network)
-// is tried again after a random backoff of at most one interval, however
-// often: the engine fails a stack whose calls keep failing past --retry-for.
+// drive advances run until it is done, starting a step every poll interval;
+// transient failures are retried (engine.Driver), with a warning once they
+// persist.
 func drive(ctx context.Context, eng *engine.Engine, run *engine.Run, interval time.Duration, warn io.Writer) error {
-	failures := 0
-	for {
-		started := time.Now()
-		if err := eng.Advance(ctx, run); err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			failures++
-			if failures == persistentFailures {
-				fmt.Fprintf(warn, "warning: AWS calls keep failing, retrying (--retry-for bounds it): %v\n", err)
-			}
-			if eng.Log != nil {
-				eng.Log.Debug("step failed, retrying", "failures", failures, "error", err.Error())
-			}
-			if err := sleep(ctx, engine.RetryDelay(failures, interval)); err != nil {
-				return err
-			}
-			continue
+	d := &engine.Driver{Engine: eng, Interval: interval, OnRetry: func(failures int, err error) {
+		if failures == persistentFailures {
+			fmt.Fprintf(warn, "warning: AWS calls keep failing, retrying (--retry-for bounds it): %v\n", err)
 		}
-		failures = 0
-		if run.Done {
-			return nil
+		if eng.Log != nil {
+			eng.Log.Debug("step failed, retrying", "failures", failures, "error", err.Error())
 		}
-		if err := sleep(ctx, interval-time.Since(started)); err != nil {
-			return err
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	}}
+	return d.Drive(ctx, run)
 }
 
 // printPlan is the outline stacker prints for --outline and destroy without

@@ -242,22 +242,14 @@ func benchBuild(ctx context.Context, b *testing.B, path string, aws benchAWS, po
 	eng := &engine.Engine{Clients: p, Preparer: p}
 	var times benchTimes
 	start := time.Now()
-	for {
-		t0 := time.Now()
-		if err := eng.Advance(ctx, run); err != nil {
-			b.Fatal(err)
-		}
-		took := time.Since(t0)
-		times.advance += took
-		times.slowest = max(times.slowest, took)
-		if run.Done {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			b.Fatal(ctx.Err())
-		case <-time.After(poll):
-		}
+	d := &engine.Driver{Engine: eng, Interval: poll,
+		OnRetry: func(_ int, err error) { b.Fatal(err) },
+		OnStep: func(took time.Duration) {
+			times.advance += took
+			times.slowest = max(times.slowest, took)
+		}}
+	if err := d.Drive(ctx, run); err != nil {
+		b.Fatal(err)
 	}
 	times.elapsed = time.Since(start)
 	if failed := run.Failed(); len(failed) > 0 {

@@ -66,6 +66,8 @@ type Rendered struct {
 	Outputs    map[string]string
 	// Key is the template's S3 key in the stacker bucket.
 	Key string
+	// Secrets are the values given to NoEcho parameters.
+	Secrets []string
 }
 
 // body is a stack's rendered template before its parameters are chosen.
@@ -166,10 +168,14 @@ func (p *Project) renderFor(ctx context.Context, reg lookup.Registry, s *config.
 		p.warnDropped(s.Name, dropped)
 	}
 	params := make([]cfn.Parameter, 0, len(values))
+	var secrets []string
 	for _, v := range values {
 		params = append(params, cfn.Parameter{Key: v.Key, Value: v.Value, UsePrevious: v.UsePreviousValue})
+		if prm, ok := t.Parameter(v.Key); ok && prm.NoEcho && !v.UsePreviousValue && v.Value != "" {
+			secrets = append(secrets, v.Value)
+		}
 	}
-	return &Rendered{Body: t.Body, Parameters: params, Transform: t.HasTransform, Outputs: declaredOutputs(t.Body), Key: b.key}, nil
+	return &Rendered{Body: t.Body, Parameters: params, Transform: t.HasTransform, Outputs: declaredOutputs(t.Body), Key: b.key, Secrets: secrets}, nil
 }
 
 func (p *Project) warnDropped(stack string, names []string) {
@@ -270,7 +276,7 @@ func (p *Project) Prepare(ctx context.Context, run *engine.Run, st *engine.Stack
 		}
 		in.TemplateBody = string(r.Body)
 	}
-	return &engine.Prepared{Input: in, RequiresChangeSet: r.Transform, OutputValues: r.Outputs}, nil
+	return &engine.Prepared{Input: in, RequiresChangeSet: r.Transform, OutputValues: r.Outputs, Secrets: r.Secrets}, nil
 }
 
 // bucketRegion is where the stacker bucket lives.

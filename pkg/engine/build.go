@@ -87,12 +87,12 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		case st.NeedsRecreate():
 			return e.recreate(ctx, run, cf, s, existing)
 		case st == "UPDATE_ROLLBACK_FAILED":
-			if !e.Options.ContinueRollback {
+			if !run.Options.ContinueRollback {
 				return badStatus(s.FQN, st, "Run again with the --continue-rollback option to finish the rollback (ContinueUpdateRollback) before updating.")
 			}
 			s.Attempt++
 			s.StackID, s.OpStarted = existing.ID, time.Now()
-			if err := cf.ContinueUpdateRollback(ctx, existing.ID, e.Options.ServiceRole, run.token(s, "continue")); err != nil {
+			if err := cf.ContinueUpdateRollback(ctx, existing.ID, run.Options.ServiceRole, run.token(s, "continue")); err != nil {
 				return err
 			}
 			s.Phase = PhaseContinueRollback
@@ -103,7 +103,7 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		}
 	}
 
-	prep, err := e.Preparer.Prepare(ctx, run, s, existing)
+	prep, err := e.prepare(ctx, run, s, existing)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 			return err
 		}
 	}
-	if e.Options.Interactive || s.Spec.Protected || prep.RequiresChangeSet {
+	if run.Options.Interactive || s.Spec.Protected || prep.RequiresChangeSet {
 		return e.createChangeSet(ctx, run, cf, s, prep, existing, "UPDATE")
 	}
 	in.Token = run.token(s, "update")
@@ -162,14 +162,14 @@ func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *
 	switch {
 	case existing.Status == "CREATE_IN_PROGRESS" || s.CreateUnanswered:
 	case existing.Status == "UPDATE_IN_PROGRESS":
-		if e.Options.Interactive || s.Spec.Protected {
+		if run.Options.Interactive || s.Spec.Protected {
 			return false, nil // these go through change sets, named per attempt
 		}
 		prior = existing
 	default:
 		return false, nil
 	}
-	prep, err := e.Preparer.Prepare(ctx, run, s, prior)
+	prep, err := e.prepare(ctx, run, s, prior)
 	if err != nil || prep.RequiresChangeSet {
 		return false, transientOnly(err)
 	}
@@ -211,7 +211,7 @@ func transientOnly(err error) error {
 // config's tags, so a stack stacker did not create is never deleted.
 func (e *Engine) recreate(ctx context.Context, run *Run, cf CloudFormation, s *StackState, existing *cfn.Stack) error {
 	st := existing.Status
-	if !e.Options.RecreateFailed && !e.Options.Interactive {
+	if !run.Options.RecreateFailed && !run.Options.Interactive {
 		return badStatus(s.FQN, st, "Stack re-creation is disabled. Run stackerless again with the --recreate-failed option to force it to be deleted and created from scratch.")
 	}
 	for k, v := range s.Spec.Tags {
@@ -219,7 +219,7 @@ func (e *Engine) recreate(ctx context.Context, run *Run, cf CloudFormation, s *S
 			return badStatus(s.FQN, st, "Tags differ from current configuration, possibly not created with stacker")
 		}
 	}
-	if e.Options.Interactive && e.Approver != nil {
+	if run.Options.Interactive && e.Approver != nil {
 		ok, err := e.Approver.Approve(ctx, s, Question{Notice: fmt.Sprintf("The %q stack is in a failed state (%s).\nIt cannot be updated, but it can be deleted and re-created.\nAll its current resources will IRREVERSIBLY DESTROYED.\nProceed carefully!\n", s.FQN, st)})
 		if err != nil {
 			return err
@@ -231,7 +231,7 @@ func (e *Engine) recreate(ctx context.Context, run *Run, cf CloudFormation, s *S
 	}
 	s.Attempt++
 	s.StackID, s.OpStarted = existing.ID, time.Now()
-	if err := cf.Delete(ctx, existing.ID, e.Options.ServiceRole, run.token(s, "recreate")); err != nil {
+	if err := cf.Delete(ctx, existing.ID, run.Options.ServiceRole, run.token(s, "recreate")); err != nil {
 		return err
 	}
 	s.Phase = PhaseDeleteToRecreate
@@ -258,7 +258,7 @@ func (e *Engine) createChangeSet(ctx context.Context, run *Run, cf CloudFormatio
 
 // pollStack follows a create, update, re-creation or continued rollback.
 func (e *Engine) pollStack(ctx context.Context, run *Run, s *StackState) error {
-	cf, stack, err := e.observe(ctx, s)
+	cf, stack, err := e.observe(ctx, run, s)
 	if err != nil {
 		return err
 	}
@@ -367,23 +367,23 @@ func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) err
 	if cs.Status == "FAILED" {
 		return fmt.Errorf("change set %s failed: %s", s.ChangeSet, cs.StatusReason)
 	}
-	if s.ChangeSetType == "UPDATE" && (e.Options.Interactive || s.Spec.Protected) && !s.Approved {
+	if s.ChangeSetType == "UPDATE" && (run.Options.Interactive || s.Spec.Protected) && !s.Approved {
 		diff := diffParameters(s.Sent.OldParameters, s.Sent.Parameters)
 		if e.Approver == nil || s.Phase == PhaseApproval {
-			e.awaitApproval(s, cs, diff)
+			e.awaitApproval(run, s, cs, diff)
 			return nil
 		}
 		changes := cs.Changes
-		if e.Options.ReplacementsOnly {
+		if run.Options.ReplacementsOnly {
 			changes = replacements(changes)
 		}
 		if len(changes) > 0 || len(diff) > 0 {
 			ok, err := e.Approver.Approve(ctx, s, Question{
-				Summary: summarize(s.FQN, changes, diff, e.Options.ReplacementsOnly),
+				Summary: summarize(s.FQN, changes, diff, run.Options.ReplacementsOnly),
 				Details: formatDiff(s.FQN, diff, cs.Changes),
 			})
 			if errors.Is(err, ErrUnattended) {
-				e.awaitApproval(s, cs, diff)
+				e.awaitApproval(run, s, cs, diff)
 				return nil
 			}
 			if err != nil {
@@ -407,13 +407,14 @@ func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) err
 }
 
 // awaitApproval stops a stack before executing its change set, once, saying why.
-func (e *Engine) awaitApproval(s *StackState, cs *cfn.ChangeSet, diff []ParamChange) {
+func (e *Engine) awaitApproval(run *Run, s *StackState, cs *cfn.ChangeSet, diff []ParamChange) {
 	if s.Phase == PhaseApproval {
 		return
 	}
 	s.Phase = PhaseApproval
-	e.message(s, "%s: approval needed before executing change set %s\n%s", s.Name, s.ChangeSet,
-		summarize(s.FQN, cs.Changes, diff, e.Options.ReplacementsOnly))
+	s.ApprovalSince = time.Now().UTC()
+	s.ApprovalSummary = summarize(s.FQN, cs.Changes, diff, run.Options.ReplacementsOnly)
+	e.message(s, "%s: approval needed before executing change set %s\n%s", s.Name, s.ChangeSet, s.ApprovalSummary)
 }
 
 // keepOutputs records the current outputs of a stack left as it is.
@@ -461,6 +462,19 @@ func (run *Run) Approve(name string) error {
 		return fmt.Errorf("approve %s: no change set is waiting for approval", name)
 	}
 	s.Approved, s.Phase = true, PhaseChangeSet
+	run.Done = false
+	return nil
+}
+
+// Decline fails a stack stopped for approval, saying why (rejected,
+// expired): its change set is not executed (it stays on the stack for
+// inspection) and its dependents fail at the next Advance.
+func (run *Run) Decline(name, reason string) error {
+	s := run.Stack(name)
+	if s == nil || s.Phase != PhaseApproval || s.State.Terminal() {
+		return fmt.Errorf("decline %s: no change set is waiting for approval", name)
+	}
+	s.State, s.Reason, s.Phase, s.Ended = Failed, reason, PhaseNone, time.Now().UTC()
 	run.Done = false
 	return nil
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +17,8 @@ import (
 func (w *world) build(config string, opts engine.Options) (*engine.Run, *recorder) {
 	w.t.Helper()
 	p, run := w.plan(config, engine.Build)
-	e, rec := newEngine(p, opts)
+	run.Options = opts
+	e, rec := newEngine(p)
 	finish(w.t, e, run)
 	return run, rec
 }
@@ -109,7 +111,7 @@ func TestProtectedUnattended(t *testing.T) {
 	c := cfnClient(w, "master")
 	w.build(oneStack("guard", "vault", "echo.yaml", ""), engine.Options{})
 	p, run := w.plan(oneStack("guard", "vault", "echo2.yaml", "    protected: true\n"), engine.Build)
-	e, rec := newEngine(p, engine.Options{})
+	e, rec := newEngine(p)
 	finish(t, e, run)
 	if got := run.AwaitingApproval(); !slices.Equal(got, []string{"vault"}) {
 		t.Fatalf("awaiting approval %v, want [vault]", got)
@@ -260,7 +262,7 @@ stacks:
 	run, _ := w.build(config("10.1.0.0/16"), engine.Options{})
 	vpc := run.Stack("net").Outputs["VpcId"]
 	p, diff := w.plan(config("10.2.0.0/16"), engine.Diff)
-	e, _ := newEngine(p, engine.Options{})
+	e, _ := newEngine(p)
 	finish(t, e, diff)
 	text := diff.Stack("user").Diff
 	for _, want := range []string{"-In = " + vpc, "+In = <inferred-change: dif-net.VpcId="} {
@@ -270,5 +272,31 @@ stacks:
 	}
 	if got := resources(t, cfnClient(w, "master"), "dif-user"); !slices.Equal(got, []string{"Handle"}) {
 		t.Errorf("diff changed the stack: %v", got)
+	}
+}
+
+// Stacks polled in parallel end as they do polled one by one, dependents
+// fed by their dependencies' outputs.
+func TestPollParallel(t *testing.T) {
+	w := newWorld(t)
+	config := "namespace: par\nstacks:\n"
+	for i := range 6 {
+		config += fmt.Sprintf("  - name: s%d\n    template_path: echo.yaml\n    variables:\n      In: v%d\n", i, i)
+	}
+	config += "  - name: last\n    template_path: echo.yaml\n    variables:\n      In: ${output s5::Out}\n"
+	p, run := w.plan(config, engine.Build)
+	e, _ := newEngine(p)
+	e.PollParallel = 4
+	finish(t, e, run)
+	if failed := run.Failed(); len(failed) > 0 {
+		t.Fatalf("failed: %v: %s", failed, statusLines(run))
+	}
+	if got := run.Stack("last").Outputs["Out"]; got != "v5" {
+		t.Fatalf("last's output = %q, want v5", got)
+	}
+	for _, s := range run.Stacks {
+		if s.State != engine.Complete || s.Started.IsZero() || s.Ended.Before(s.Started) {
+			t.Errorf("%s: %s, started %v ended %v", s.Name, s.State, s.Started, s.Ended)
+		}
 	}
 }

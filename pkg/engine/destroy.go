@@ -37,7 +37,7 @@ func (e *Engine) startDestroy(ctx context.Context, run *Run, s *StackState) erro
 	if !stack.Status.InProgress() {
 		s.Attempt++
 		s.OpStarted = time.Now()
-		if err := cf.Delete(ctx, stack.ID, e.Options.ServiceRole, run.token(s, "delete")); err != nil {
+		if err := cf.Delete(ctx, stack.ID, run.Options.ServiceRole, run.token(s, "delete")); err != nil {
 			s.Phase = PhaseNone
 			return err
 		}
@@ -47,7 +47,7 @@ func (e *Engine) startDestroy(ctx context.Context, run *Run, s *StackState) erro
 }
 
 func (e *Engine) pollDestroy(ctx context.Context, run *Run, s *StackState) error {
-	cf, stack, err := e.observe(ctx, s)
+	cf, stack, err := e.observe(ctx, run, s)
 	if err != nil {
 		return err
 	}

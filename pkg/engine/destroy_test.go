@@ -30,7 +30,7 @@ func TestDestroyRefusedForExportInUse(t *testing.T) {
 	}
 
 	p, run := w.plan(config, engine.Destroy)
-	e, rec := newEngine(p, engine.Options{})
+	e, rec := newEngine(p)
 	finish(t, e, run)
 	s := run.Stack("producer")
 	if s.State != engine.Failed || !strings.Contains(s.Reason, "Export engine-shared cannot be deleted as it is in use by importer") {

@@ -27,7 +27,7 @@ func (e *Engine) startDiff(ctx context.Context, run *Run, s *StackState) error {
 	if !s.Spec.HasTemplate {
 		return errors.New(ErrNoTemplate)
 	}
-	prep, err := e.Preparer.Prepare(ctx, run, s, existing)
+	prep, err := e.prepare(ctx, run, s, existing)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (e *Engine) pollDiff(ctx context.Context, run *Run, s *StackState) error {
 	if s.ChangeSetType == "CREATE" {
 		// A CREATE change set leaves a REVIEW_IN_PROGRESS stack behind: remove it.
 		if review, err := cf.Describe(ctx, s.FQN); err == nil && review != nil && review.Status == "REVIEW_IN_PROGRESS" {
-			if err := cf.Delete(ctx, review.ID, e.Options.ServiceRole, run.token(s, "diff-cleanup")); err != nil {
+			if err := cf.Delete(ctx, review.ID, run.Options.ServiceRole, run.token(s, "diff-cleanup")); err != nil {
 				return err
 			}
 		}

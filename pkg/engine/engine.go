@@ -2,11 +2,15 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +49,29 @@ type Prepared struct {
 	// OutputValues are the template's declared outputs as written, for the
 	// placeholders diff shows for outputs it cannot know yet.
 	OutputValues map[string]string
+	// Secrets are the values of NoEcho parameters: reports mask outputs
+	// that repeat them.
+	Secrets []string
+}
+
+// prepare asks the Preparer for a stack's input and keeps digests of its
+// secrets (never the values) in the run, for reports to mask outputs with.
+func (e *Engine) prepare(ctx context.Context, run *Run, s *StackState, existing *cfn.Stack) (*Prepared, error) {
+	prep, err := e.Preparer.Prepare(ctx, run, s, existing)
+	if err != nil {
+		return nil, err
+	}
+	s.SecretDigests = nil
+	for _, v := range prep.Secrets {
+		s.SecretDigests = append(s.SecretDigests, SecretDigest(v))
+	}
+	return prep, nil
+}
+
+// SecretDigest is how a run records a secret value: a hex SHA-256.
+func SecretDigest(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
 }
 
 // Preparer resolves a stack's lookups and renders its template. Outputs of
@@ -83,22 +110,25 @@ type Question struct {
 	Notice  string
 }
 
-// Options are the run-wide switches of build, diff and destroy.
+// Options are the run-wide switches of build, diff and destroy. They are
+// part of the run (Run.Options), so a run kept as JSON between Lambda
+// invocations deploys as the CLI's would.
 type Options struct {
 	// MaxParallel bounds the stacks in flight at once; 0 means no bound.
-	MaxParallel      int
-	Interactive      bool
-	RecreateFailed   bool
-	ContinueRollback bool
-	ReplacementsOnly bool
-	Tail             bool
-	ServiceRole      string
+	MaxParallel      int  `json:"max_parallel,omitempty"`
+	Interactive      bool `json:"interactive,omitempty"`
+	RecreateFailed   bool `json:"recreate_failed,omitempty"`
+	ContinueRollback bool `json:"continue_rollback,omitempty"`
+	ReplacementsOnly bool `json:"replacements_only,omitempty"`
+	Tail             bool `json:"tail,omitempty"`
+	// ServiceRole is the config's service_role, given to CloudFormation.
+	ServiceRole string `json:"service_role,omitempty"`
 	// RetryFor bounds how long a stack's step may keep failing on transient
 	// errors (throttling, server errors, network) before the stack fails with
 	// the error, as stacker fails a step whose call raised; zero never gives
 	// up. Until then each such failure ends the Advance, which the driver
 	// calls again after a backoff (RetryDelay).
-	RetryFor time.Duration
+	RetryFor time.Duration `json:"retry_for,omitempty"`
 }
 
 // Engine advances runs. It holds no run state of its own.
@@ -107,7 +137,9 @@ type Engine struct {
 	Preparer Preparer
 	Reporter Reporter
 	Approver Approver
-	Options  Options
+	// PollParallel bounds how many in-flight stacks one Advance polls at
+	// once; 0 or 1 polls them one after the other, in plan order.
+	PollParallel int
 	// Log receives debug records of what CloudFormation reports and what
 	// the engine decides; nil logs nothing.
 	Log *slog.Logger
@@ -122,18 +154,20 @@ func (e *Engine) debug(msg string, s *StackState, args ...any) {
 // Advance performs one step of run: it polls stacks in flight, starts stacks
 // whose dependencies are done, fails dependents of failed stacks and sets
 // run.Done when nothing is left to do. It never waits on CloudFormation.
+//
 // An error means a transient failure (throttling, network) after the SDK's
-// retries, or ctx ending: the run is consistent and the same Advance may be
-// called again, after a backoff (RetryDelay).
+// retries, or ctx ending. The run is then still consistent: what the step
+// did before the error is recorded in it (a stack it started is Submitted).
+// The caller keeps that run, not an earlier copy, and calls Advance on it
+// again after a backoff (RetryDelay; Driver does this). A caller that lost
+// the run (a Lambda whose state write failed) may instead retry from the
+// last saved copy: the request tokens make the repeated calls no-ops.
+// Stacks whose calls keep failing past Options.RetryFor fail by themselves,
+// so retrying always ends.
 func (e *Engine) Advance(ctx context.Context, run *Run) error {
 	run.Steps++
-	for _, s := range run.Stacks {
-		if !e.inFlight(s) {
-			continue
-		}
-		if err := e.guard(ctx, s, e.poll(ctx, run, s)); err != nil {
-			return err
-		}
+	if err := e.pollAll(ctx, run); err != nil {
+		return err
 	}
 	for progressed := true; progressed; {
 		progressed = false
@@ -150,7 +184,7 @@ func (e *Engine) Advance(ctx context.Context, run *Run) error {
 			if !ready || !e.slotFree(run) {
 				continue
 			}
-			if err := e.guard(ctx, s, e.start(ctx, run, s)); err != nil {
+			if err := e.guard(ctx, run, s, e.start(ctx, run, s)); err != nil {
 				return err
 			}
 			if s.State.Terminal() {
@@ -167,6 +201,90 @@ func (e *Engine) Advance(ctx context.Context, run *Run) error {
 	return nil
 }
 
+// pollAll polls the stacks in flight: in parallel (PollParallel) those whose
+// poll only reads CloudFormation and acts on the stack itself, then one by
+// one those whose poll may render a template (it reads other stacks'
+// outputs) and the rest when polling is sequential.
+func (e *Engine) pollAll(ctx context.Context, run *Run) error {
+	var serial, parallel []*StackState
+	for _, s := range run.Stacks {
+		switch {
+		case !e.inFlight(s):
+		case e.PollParallel > 1 && !mayRender(s):
+			parallel = append(parallel, s)
+		default:
+			serial = append(serial, s)
+		}
+	}
+	if len(parallel) > 0 {
+		if err := e.pollParallel(ctx, run, parallel); err != nil {
+			return err
+		}
+	}
+	for _, s := range serial {
+		if err := e.guard(ctx, run, s, e.poll(ctx, run, s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mayRender reports whether polling s may start an operation that renders
+// its template: a stack waiting to start, or one re-created or rolled back
+// before its update.
+func mayRender(s *StackState) bool {
+	return s.Reason == "waiting" && s.State == Pending && s.Phase == PhaseNone ||
+		s.Phase == PhaseDeleteToRecreate || s.Phase == PhaseContinueRollback
+}
+
+// pollParallel polls stacks with at most PollParallel calls in flight. The
+// reporter hears one stack at a time. Every stack is polled even when one
+// fails transiently, so one slow account does not hold the others; the first
+// such error is returned.
+func (e *Engine) pollParallel(ctx context.Context, run *Run, stacks []*StackState) error {
+	shared := *e
+	if e.Reporter != nil {
+		shared.Reporter = &lockedReporter{r: e.Reporter}
+	}
+	sem := make(chan struct{}, e.PollParallel)
+	errs := make([]error, len(stacks))
+	var wg sync.WaitGroup
+	for i, s := range stacks {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = shared.guard(ctx, run, s, shared.poll(ctx, run, s))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(slices.DeleteFunc(errs, func(err error) bool { return err == nil })...)
+}
+
+// lockedReporter serialises a Reporter for parallel polls.
+type lockedReporter struct {
+	mu sync.Mutex
+	r  Reporter
+}
+
+func (l *lockedReporter) Status(s *StackState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.r.Status(s)
+}
+
+func (l *lockedReporter) Event(s *StackState, ev cfn.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.r.Event(s, ev)
+}
+
+func (l *lockedReporter) Message(s *StackState, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.r.Message(s, text)
+}
+
 // inFlight reports whether CloudFormation holds the step: an operation or a
 // change set is under way, or an in-progress stack is being waited for.
 func (e *Engine) inFlight(s *StackState) bool {
@@ -177,7 +295,7 @@ func (e *Engine) inFlight(s *StackState) bool {
 }
 
 func (e *Engine) slotFree(run *Run) bool {
-	if e.Options.MaxParallel <= 0 {
+	if run.Options.MaxParallel <= 0 {
 		return true
 	}
 	n := 0
@@ -186,7 +304,7 @@ func (e *Engine) slotFree(run *Run) bool {
 			n++
 		}
 	}
-	return n < e.Options.MaxParallel
+	return n < run.Options.MaxParallel
 }
 
 func (e *Engine) depsDone(run *Run, s *StackState) (ready, failed bool) {
@@ -209,7 +327,7 @@ func (e *Engine) depsDone(run *Run, s *StackState) (ready, failed bool) {
 // guard turns a stack's error into its failure, except for transient errors,
 // which abort the step so the caller can retry it, until the stack's retry
 // deadline (Options.RetryFor after its first failure in a row) has passed.
-func (e *Engine) guard(ctx context.Context, s *StackState, err error) error {
+func (e *Engine) guard(ctx context.Context, run *Run, s *StackState, err error) error {
 	if err == nil {
 		s.RetryUntil = time.Time{}
 		return nil
@@ -219,13 +337,13 @@ func (e *Engine) guard(ctx context.Context, s *StackState, err error) error {
 	}
 	if IsTransient(err) {
 		now := time.Now()
-		if s.RetryUntil.IsZero() && e.Options.RetryFor > 0 {
-			s.RetryUntil = now.Add(e.Options.RetryFor)
+		if s.RetryUntil.IsZero() && run.Options.RetryFor > 0 {
+			s.RetryUntil = now.Add(run.Options.RetryFor)
 		}
 		if s.RetryUntil.IsZero() || now.Before(s.RetryUntil) {
 			return fmt.Errorf("advance %s: %w", s.Name, err)
 		}
-		e.debug("giving up", s, "error", err.Error(), "retry_for", e.Options.RetryFor)
+		e.debug("giving up", s, "error", err.Error(), "retry_for", run.Options.RetryFor)
 	}
 	e.set(s, Failed, err.Error())
 	return nil
@@ -267,8 +385,13 @@ func (e *Engine) set(s *StackState, state State, reason string) {
 		return
 	}
 	s.State, s.Reason = state, reason
+	now := time.Now().UTC()
+	if state == Submitted && s.Started.IsZero() {
+		s.Started = now
+	}
 	if state.Terminal() {
 		s.Phase = PhaseNone
+		s.Ended = now
 	}
 	e.debug("status", s, "reason", reason)
 	if e.Reporter != nil {
@@ -334,7 +457,7 @@ func (e *Engine) describe(ctx context.Context, cf CloudFormation, s *StackState)
 
 // observe opens every poll of a started stack: the client, the stack as
 // CloudFormation reports it, and new events when tailing.
-func (e *Engine) observe(ctx context.Context, s *StackState) (CloudFormation, *cfn.Stack, error) {
+func (e *Engine) observe(ctx context.Context, run *Run, s *StackState) (CloudFormation, *cfn.Stack, error) {
 	cf, err := e.client(ctx, s)
 	if err != nil {
 		return nil, nil, err
@@ -343,7 +466,7 @@ func (e *Engine) observe(ctx context.Context, s *StackState) (CloudFormation, *c
 	if err != nil {
 		return nil, nil, err
 	}
-	e.tail(ctx, cf, s)
+	e.tail(ctx, run, cf, s)
 	return cf, stack, nil
 }
 
@@ -370,8 +493,8 @@ func statusOf(stack *cfn.Stack) cfn.StackStatus {
 }
 
 // tail reports new stack events when tailing.
-func (e *Engine) tail(ctx context.Context, cf CloudFormation, s *StackState) {
-	if !e.Options.Tail || e.Reporter == nil {
+func (e *Engine) tail(ctx context.Context, run *Run, cf CloudFormation, s *StackState) {
+	if !run.Options.Tail || e.Reporter == nil {
 		return
 	}
 	if s.EventsSince.IsZero() {

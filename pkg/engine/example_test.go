@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,9 +22,9 @@ func (printer) Event(*engine.StackState, cfn.Event) {}
 func (printer) Message(*engine.StackState, string)  {}
 
 // Example builds two stacks, the second fed by an output of the first,
-// against a local sandbox. The driver loop is the whole contract: call
-// Advance until the run is done, pausing for the poll interval in between.
-// The run is plain JSON, so a serverless driver keeps it in S3 between steps.
+// against a local sandbox. A Driver calls Advance until the run is done,
+// pausing for the poll interval in between. The run is plain JSON, so the
+// serverless runtime keeps it in S3 between steps instead (pkg/handlers).
 func Example() {
 	ctx := context.Background()
 	opts := sandbox.DefaultOptions()
@@ -74,16 +73,16 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
+	// Start records the run's options and checks it before anything deploys.
+	if err := project.Start(ctx, run, engine.Options{}); err != nil {
+		fmt.Println(err)
+		return
+	}
 	e := &engine.Engine{Clients: project, Preparer: project, Reporter: printer{}}
-	for !run.Done {
-		// An error is transient (throttling, network): the run is
-		// unchanged and the same step can be tried again.
-		if err := e.Advance(ctx, run); err == nil {
-			state, _ := json.Marshal(run) // what a Lambda would save
-			run = &engine.Run{}
-			_ = json.Unmarshal(state, run)
-		}
-		time.Sleep(10 * time.Millisecond)
+	d := &engine.Driver{Engine: e, Interval: 10 * time.Millisecond}
+	if err := d.Drive(ctx, run); err != nil {
+		fmt.Println(err)
+		return
 	}
 	fmt.Println("app's output:", run.Stack("app").Outputs["Out"])
 	fmt.Println("failed:", run.Failed())

@@ -106,25 +106,22 @@ func (w *world) plan(text string, action engine.Action) (*deploy.Project, *engin
 	return p, run
 }
 
-func newEngine(p *deploy.Project, opts engine.Options) (*engine.Engine, *recorder) {
+func newEngine(p *deploy.Project) (*engine.Engine, *recorder) {
 	rec := &recorder{}
-	return &engine.Engine{Clients: p, Preparer: p, Reporter: rec, Options: opts}, rec
+	return &engine.Engine{Clients: p, Preparer: p, Reporter: rec}, rec
 }
 
-// finish advances run until it is done, with short pauses in between.
+// finish drives run until it is done, with short pauses in between; any
+// failed Advance fails the test.
 func finish(t *testing.T, e *engine.Engine, run *engine.Run) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !run.Done {
-		if time.Now().After(deadline) {
-			t.Fatalf("run not done after 20s: %s", statusLines(run))
-		}
-		if err := e.Advance(t.Context(), run); err != nil {
-			t.Fatalf("advance: %v", err)
-		}
-		if !run.Done {
-			time.Sleep(10 * time.Millisecond)
-		}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	d := &engine.Driver{Engine: e, Interval: 10 * time.Millisecond, OnRetry: func(_ int, err error) {
+		t.Fatalf("advance: %v", err)
+	}}
+	if err := d.Drive(ctx, run); err != nil {
+		t.Fatalf("run not done after 20s (%v): %s", err, statusLines(run))
 	}
 }
 

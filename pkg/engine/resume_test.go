@@ -60,7 +60,7 @@ func TestResumeThroughJSON(t *testing.T) {
 	w := newWorld(t)
 
 	p1, inMemory := w.plan(diamond("mem"), engine.Build)
-	e1, _ := newEngine(p1, engine.Options{})
+	e1, _ := newEngine(p1)
 	finish(t, e1, inMemory)
 
 	p2, run := w.plan(diamond("json"), engine.Build)
@@ -92,7 +92,7 @@ func TestResumeThroughJSON(t *testing.T) {
 		if steps > 0 {
 			p = w.load(diamond("json"))
 		}
-		e, _ := newEngine(p, engine.Options{})
+		e, _ := newEngine(p)
 		if err := e.Advance(t.Context(), &r); err != nil {
 			t.Fatalf("advance: %v", err)
 		}
@@ -138,7 +138,7 @@ stacks:
 			if err := json.Unmarshal(saved, &r); err != nil {
 				t.Fatal(err)
 			}
-			e, rec := newEngine(p, engine.Options{})
+			e, rec := newEngine(p)
 			if err := e.Advance(t.Context(), &r); err != nil {
 				t.Fatalf("advance %d: %v", i, err)
 			}
@@ -195,7 +195,7 @@ func TestTransientFaults(t *testing.T) {
 
 	t.Run("throttled DescribeStacks", func(t *testing.T) {
 		p, run := w.plan(diamond("throttle"), engine.Build)
-		e, _ := newEngine(p, engine.Options{})
+		e, _ := newEngine(p)
 		check := func(when string) {
 			t.Helper()
 			before, _ := json.Marshal(run.Stacks)
@@ -238,7 +238,7 @@ func TestTransientFaults(t *testing.T) {
 		}
 		defer func() { _ = faults.Throttle("cloudformation:*", 0) }()
 		p, run := w.plan(diamond("partial"), engine.Build)
-		e, _ := newEngine(p, engine.Options{})
+		e, _ := newEngine(p)
 		failures := 0
 		for deadline := time.Now().Add(20 * time.Second); !run.Done; time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
@@ -281,7 +281,7 @@ stacks:
     template_path: echo.yaml
     requires: [fast]
 `, engine.Build)
-	e, _ := newEngine(p, engine.Options{})
+	e, _ := newEngine(p)
 	checked := false
 	for deadline := time.Now().Add(20 * time.Second); !run.Done; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -38,7 +38,8 @@ func TestRetryFor(t *testing.T) {
 		defer func() { _ = faults.ServerErrors("cloudformation:CreateStack", 0) }()
 		p, run := w.plan(retryConfig, engine.Build)
 		// A deadline that has passed by the next Advance.
-		e, rec := newEngine(p, engine.Options{RetryFor: time.Nanosecond})
+		run.Options = engine.Options{RetryFor: time.Nanosecond}
+		e, rec := newEngine(p)
 		err := e.Advance(t.Context(), run)
 		if err == nil || !strings.Contains(err.Error(), "InternalFailure") {
 			t.Fatalf("first advance: %v, want the server error", err)
@@ -64,7 +65,7 @@ func TestRetryFor(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, run := w.plan(strings.ReplaceAll(retryConfig, "retries", "patient"), engine.Build)
-		e, _ := newEngine(p, engine.Options{})
+		e, _ := newEngine(p)
 		for i := range 3 {
 			if err := e.Advance(t.Context(), run); err == nil || !strings.Contains(err.Error(), "Throttling") {
 				t.Fatalf("advance %d: %v, want throttling", i, err)
@@ -83,7 +84,8 @@ func TestRetryFor(t *testing.T) {
 
 	t.Run("a success starts the count over", func(t *testing.T) {
 		p, run := w.plan(strings.ReplaceAll(retryConfig, "retries", "again"), engine.Build)
-		e, _ := newEngine(p, engine.Options{RetryFor: time.Hour})
+		run.Options = engine.Options{RetryFor: time.Hour}
+		e, _ := newEngine(p)
 		if err := faults.Throttle("cloudformation:DescribeStacks", 1); err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +132,7 @@ func TestRetryQuotaIsTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, run := w.plan(retryConfig, engine.Build)
-	e, _ := newEngine(p, engine.Options{})
+	e, _ := newEngine(p)
 	err = e.Advance(t.Context(), run)
 	var quota ratelimit.QuotaExceededError
 	if !errors.As(err, &quota) {
@@ -165,7 +167,8 @@ func TestLostResponses(t *testing.T) {
 
 	t.Run("create", func(t *testing.T) {
 		p, run := w.plan(oneStack("lost", "solo", "echo.yaml", ""), engine.Build)
-		e, rec := newEngine(p, engine.Options{RetryFor: time.Hour})
+		run.Options = engine.Options{RetryFor: time.Hour}
+		e, rec := newEngine(p)
 		lose(t, e, run, "cloudformation:CreateStack")
 		// The create the lost call started finishes before the retry.
 		waiter := cloudformation.NewStackCreateCompleteWaiter(c, func(o *cloudformation.StackCreateCompleteWaiterOptions) {
@@ -188,7 +191,8 @@ func TestLostResponses(t *testing.T) {
 		w.build(oneStack("lostdel", "gone", "echo.yaml", ""), engine.Options{})
 		id := aws.ToString(describe(t, c, "lostdel-gone").StackId)
 		p, run := w.plan(oneStack("lostdel", "gone", "echo.yaml", ""), engine.Destroy)
-		e, rec := newEngine(p, engine.Options{RetryFor: time.Hour})
+		run.Options = engine.Options{RetryFor: time.Hour}
+		e, rec := newEngine(p)
 		lose(t, e, run, "cloudformation:DeleteStack")
 		// The deletion the lost call started finishes before the retry.
 		waiter := cloudformation.NewStackDeleteCompleteWaiter(c, func(o *cloudformation.StackDeleteCompleteWaiterOptions) {
@@ -204,7 +208,8 @@ func TestLostResponses(t *testing.T) {
 	t.Run("execute change set", func(t *testing.T) {
 		w.build(oneStack("lostcs", "vault", "echo.yaml", ""), engine.Options{})
 		p, run := w.plan(oneStack("lostcs", "vault", "echo2.yaml", "    protected: true\n"), engine.Build)
-		e, rec := newEngine(p, engine.Options{RetryFor: time.Hour})
+		run.Options = engine.Options{RetryFor: time.Hour}
+		e, rec := newEngine(p)
 		finish(t, e, run)
 		if err := run.Approve("vault"); err != nil {
 			t.Fatal(err)

@@ -67,6 +67,9 @@ type Run struct {
 	Done bool `json:"done"`
 	// Steps counts Advance calls, for reports and benchmarks.
 	Steps int `json:"steps"`
+	// Options are the run's switches, kept with it so that whoever advances
+	// the run next (another Lambda invocation) deploys it the same way.
+	Options Options `json:"options"`
 
 	byName map[string]*StackState
 }
@@ -115,6 +118,17 @@ type StackState struct {
 	// RetryUntil is set while the step fails on transient errors: past it,
 	// the stack fails with the error (Options.RetryFor).
 	RetryUntil time.Time `json:"retry_until,omitzero"`
+	// Started is when the step first went to CloudFormation, Ended when it
+	// became terminal, for reports.
+	Started time.Time `json:"started,omitzero"`
+	Ended   time.Time `json:"ended,omitzero"`
+	// ApprovalSince is when the step stopped for approval, ApprovalSummary
+	// what its change set would do: what a person decides on.
+	ApprovalSince   time.Time `json:"approval_since,omitzero"`
+	ApprovalSummary string    `json:"approval_summary,omitempty"`
+	// SecretDigests are SHA-256 digests of the values given to NoEcho
+	// parameters (SecretDigest), so reports can mask outputs repeating them.
+	SecretDigests []string `json:"secret_digests,omitempty"`
 	// CreateUnanswered records a CreateStack that got no answer: it may
 	// have created the stack, so the retry sends it again with the same
 	// token to find out.
