@@ -119,7 +119,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		Handler:           s.router,
 		ReadHeaderTimeout: 30 * time.Second,
 		// Failed TLS handshakes (a client without the CA) are the client's story.
-		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+		ErrorLog:  slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 		ConnState: s.trackFresh,
 	}
 	// One server on both listeners: requests that came over TLS carry r.TLS.
