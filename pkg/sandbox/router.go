@@ -12,13 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/faults"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
 )
 
 // protocol is the wire protocol a service speaks; errors are written in it.
@@ -80,12 +80,6 @@ type router struct {
 	// onPanic is told about recovered panics (counted for tests and the fuzzer).
 	onPanic func()
 }
-
-var (
-	// virtual-host style S3: bucket.s3.<anything> or bucket.localhost.
-	s3VirtualHost   = regexp.MustCompile(`^(.+?)\.s3[.-].+$`)
-	localhostBucket = regexp.MustCompile(`^(.+)\.localhost$`)
-)
 
 // statusWriter remembers the status for the request log.
 type statusWriter struct {
@@ -228,8 +222,8 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 			return svc, err
 		}
 	case protoREST:
-		// The S3 service reads virtual-host buckets from Host itself.
-		faultAction = s3Operation(r)
+		// The S3 service sets call.Action itself; faults aim at the same name.
+		faultAction = s3.Operation(r)
 	case protoRESTJSON:
 		call.Action = svc.operation(r)
 		faultAction = call.Action
@@ -375,72 +369,6 @@ func guessProtocol(r *http.Request) protocol {
 		return protoQuery
 	}
 	return protoREST
-}
-
-// virtualHostBucket returns the bucket named by a virtual-host style Host
-// header (bucket.s3.<anything>, bucket.localhost), or "".
-func virtualHostBucket(host string) string {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if net.ParseIP(h) != nil {
-		return ""
-	}
-	if m := s3VirtualHost.FindStringSubmatch(h); m != nil {
-		return m[1]
-	}
-	if m := localhostBucket.FindStringSubmatch(h); m != nil {
-		return m[1]
-	}
-	return ""
-}
-
-// s3Operation names the S3 operation well enough for fault rules; the S3
-// service itself sets Call.Action.
-func s3Operation(r *http.Request) string {
-	path := strings.TrimPrefix(r.URL.Path, "/")
-	bucket, key, _ := strings.Cut(path, "/")
-	if b := virtualHostBucket(r.Host); b != "" {
-		bucket, key = b, path
-	}
-	q := r.URL.Query()
-	switch {
-	case bucket == "":
-		return "ListBuckets"
-	case key == "":
-		switch r.Method {
-		case http.MethodPut:
-			if q.Has("policy") {
-				return "PutBucketPolicy"
-			}
-			return "CreateBucket"
-		case http.MethodDelete:
-			return "DeleteBucket"
-		case http.MethodHead:
-			return "HeadBucket"
-		default:
-			return "ListObjectsV2"
-		}
-	}
-	switch r.Method {
-	case http.MethodPut:
-		if q.Has("partNumber") {
-			return "UploadPart"
-		}
-		return "PutObject"
-	case http.MethodHead:
-		return "HeadObject"
-	case http.MethodDelete:
-		return "DeleteObject"
-	case http.MethodPost:
-		if q.Has("uploads") {
-			return "CreateMultipartUpload"
-		}
-		return "CompleteMultipartUpload"
-	default:
-		return "GetObject"
-	}
 }
 
 func sourceIP(r *http.Request) string {

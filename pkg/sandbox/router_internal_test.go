@@ -80,25 +80,6 @@ func TestPanicRecovered(t *testing.T) {
 	}
 }
 
-func TestVirtualHostBucket(t *testing.T) {
-	tests := map[string]string{
-		"b.s3.localhost:4566":          "b",
-		"my.bucket.s3.amazonaws.com":   "my.bucket",
-		"b.s3-us-west-2.amazonaws.com": "b",
-		"b.localhost":                  "b",
-		"localhost:4566":               "",
-		"127.0.0.1:4566":               "",
-		"s3.amazonaws.com":             "",
-	}
-	for host, want := range tests {
-		t.Run(host, func(t *testing.T) {
-			if got := virtualHostBucket(host); got != want {
-				t.Fatalf("virtualHostBucket(%q) = %q, want %q", host, got, want)
-			}
-		})
-	}
-}
-
 // FuzzRouter feeds raw HTTP requests (seeded from real signed requests of every
 // protocol) through the router: it must answer, never panic.
 func FuzzRouter(f *testing.F) {

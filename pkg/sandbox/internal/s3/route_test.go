@@ -47,6 +47,9 @@ func TestParseRequest(t *testing.T) {
 		{"GET", "/k", "b1.s3-us-west-2.amazonaws.com", nil, "GetObject", "b1", "k"},
 		{"GET", "/b1/k", "127.0.0.1", nil, "GetObject", "b1", "k"},
 		{"GET", "/b1/k", "s3", nil, "GetObject", "b1", "k"},
+		{"GET", "/k", "my.bucket.s3.amazonaws.com", nil, "GetObject", "my.bucket", "k"},
+		{"GET", "/b1/k", "s3.amazonaws.com", nil, "GetObject", "b1", "k"},
+		{"GET", "/b1/k", "[::1]:4566", nil, "GetObject", "b1", "k"},
 		{"GET", "/b1/a%2Fb%20c", "", nil, "GetObject", "b1", "a/b c"},
 	}
 	for _, tt := range tests {
