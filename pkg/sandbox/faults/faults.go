@@ -62,15 +62,16 @@ type Decision struct {
 // Injector holds fault rules. The zero value is not usable; call New.
 // An Injector is safe for concurrent use.
 type Injector struct {
-	mu            sync.Mutex
-	rnd           *rand.Rand
-	throttle      map[string]float64
-	errs          map[string]float64
-	throttleAfter map[string]float64
-	errsAfter     map[string]float64
-	latency       map[string]time.Duration
-	stacks        map[string]string
-	kills         map[string][]time.Duration // Lambda function name -> pending kills
+	mu              sync.Mutex
+	rnd             *rand.Rand
+	throttle        map[string]float64
+	errs            map[string]float64
+	throttleAfter   map[string]float64
+	errsAfter       map[string]float64
+	latency         map[string]time.Duration
+	stacks          map[string]string
+	kills           map[string][]time.Duration // Lambda function name -> pending kills
+	lambdaThrottles map[string]int             // Lambda function name -> invocations still to throttle
 }
 
 // New returns an injector with no rules. seed 0 draws from a random source;
@@ -83,14 +84,15 @@ func New(seed int64) *Injector {
 		src = rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)
 	}
 	return &Injector{
-		rnd:           rand.New(src),
-		throttle:      map[string]float64{},
-		errs:          map[string]float64{},
-		throttleAfter: map[string]float64{},
-		errsAfter:     map[string]float64{},
-		latency:       map[string]time.Duration{},
-		stacks:        map[string]string{},
-		kills:         map[string][]time.Duration{},
+		rnd:             rand.New(src),
+		throttle:        map[string]float64{},
+		errs:            map[string]float64{},
+		throttleAfter:   map[string]float64{},
+		errsAfter:       map[string]float64{},
+		latency:         map[string]time.Duration{},
+		stacks:          map[string]string{},
+		kills:           map[string][]time.Duration{},
+		lambdaThrottles: map[string]int{},
 	}
 }
 
@@ -174,6 +176,7 @@ func (f *Injector) Reset() {
 	clear(f.latency)
 	clear(f.stacks)
 	clear(f.kills)
+	clear(f.lambdaThrottles)
 }
 
 // Decide draws the fault for one call to service:action: throttling, then

@@ -28,3 +28,28 @@ func (f *Injector) LambdaKill(function string) (after time.Duration, ok bool) {
 	}
 	return after, true
 }
+
+// ThrottleLambda makes the next n synchronous invocations of the Lambda
+// function with this name fail as Lambda throttles a function at its
+// concurrency limit: 429 TooManyRequestsException, "Rate Exceeded.". A Step
+// Functions Task sees it as Lambda.TooManyRequestsException, which its
+// Retry can match. Each call adds n.
+func (f *Injector) ThrottleLambda(function string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lambdaThrottles[function] += n
+}
+
+// LambdaThrottle takes one armed throttle of the function, if any.
+func (f *Injector) LambdaThrottle(function string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lambdaThrottles[function] == 0 {
+		return false
+	}
+	f.lambdaThrottles[function]--
+	if f.lambdaThrottles[function] == 0 {
+		delete(f.lambdaThrottles, function)
+	}
+	return true
+}

@@ -143,6 +143,9 @@ func (s *Service) Invoke(call *awsapi.Call, in InvokeInput) (InvokeResult, error
 	if err != nil {
 		return InvokeResult{}, err
 	}
+	if ff := s.opts.Faults; ff != nil && typ == "RequestResponse" && ff.LambdaThrottle(f.name) {
+		return InvokeResult{}, throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+	}
 	inv := func() *invocation {
 		return &invocation{id: id, invokedARN: invoked, traceID: traceID(s.now()), clientContext: clientCtx, payload: payload,
 			timeout: timeout, delivered: make(chan struct{}), done: make(chan struct{})}

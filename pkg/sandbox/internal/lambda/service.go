@@ -55,6 +55,9 @@ type FaultSource interface {
 	// LambdaKill reports whether the next invocation of the function (by
 	// name) must have its instance killed, and how far into the invocation.
 	LambdaKill(function string) (after time.Duration, ok bool)
+	// LambdaThrottle reports whether the next synchronous invocation of the
+	// function (by name) must be throttled.
+	LambdaThrottle(function string) bool
 }
 
 // Options configure a Service.

@@ -331,7 +331,7 @@ func TestTaskFailures(t *testing.T) {
 		}, wantError: "Lambda.Unknown", wantCause: "Task timed out after 3.00 seconds", lastEvent: types.HistoryEventTypeLambdaFunctionFailed},
 		{name: "service error", fn: func(int, []byte) ([]byte, error) {
 			return nil, awsapi.AccessDenied("User: x is not authorized to perform: lambda:InvokeFunction")
-		}, wantError: "Lambda.AccessDeniedException", wantCause: "not authorized", lastEvent: types.HistoryEventTypeLambdaFunctionFailed},
+		}, wantError: "Lambda.AWSLambdaException", wantCause: "not authorized to perform: lambda:InvokeFunction (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException;", lastEvent: types.HistoryEventTypeLambdaFunctionFailed},
 		{name: "past TimeoutSeconds", timeout: `"TimeoutSeconds": 1,`, fn: func(int, []byte) ([]byte, error) {
 			<-hung // answers only once the test is over
 			return []byte(`{}`), nil

@@ -62,7 +62,28 @@ func failureOf(err error) taskFailure {
 		if code == "AccessDenied" {
 			code = "AccessDeniedException" // as Lambda's JSON API names it
 		}
-		return taskFailure{name: "Lambda." + code, cause: fmt.Sprintf("%s (Service: Lambda, Status Code: %d, Request ID: %s)", ae.Message, ae.Status, newRevision())}
+		// Step Functions names the exceptions Lambda's model declares; any
+		// other (AccessDeniedException) is the client's generic AWSLambdaException.
+		name := "Lambda.AWSLambdaException"
+		if modeledLambdaErrors[code] {
+			name = "Lambda." + code
+		}
+		return taskFailure{name: name, cause: fmt.Sprintf("%s (Service: AWSLambda; Status Code: %d; Error Code: %s; Request ID: %s; Proxy: null)",
+			ae.Message, ae.Status, code, newRevision())}
 	}
 	return taskFailure{name: "Lambda.SdkClientException", cause: err.Error()}
+}
+
+// modeledLambdaErrors are the errors Lambda's Invoke declares.
+var modeledLambdaErrors = map[string]bool{
+	"ResourceNotFoundException": true, "InvalidRequestContentException": true, "RequestTooLargeException": true,
+	"UnsupportedMediaTypeException": true, "TooManyRequestsException": true, "InvalidParameterValueException": true,
+	"ServiceException": true, "ResourceConflictException": true, "ResourceNotReadyException": true,
+	"InvalidRuntimeException": true, "InvalidZipFileException": true, "RecursiveInvocationException": true,
+	"EC2UnexpectedException": true, "EC2ThrottledException": true, "EC2AccessDeniedException": true,
+	"ENILimitReachedException": true, "SubnetIPAddressLimitReachedException": true, "InvalidSubnetIDException": true,
+	"InvalidSecurityGroupIDException": true, "KMSDisabledException": true, "KMSInvalidStateException": true,
+	"KMSAccessDeniedException": true, "KMSNotFoundException": true, "EFSIOException": true, "EFSMountConnectivityException": true,
+	"EFSMountFailureException": true, "EFSMountTimeoutException": true, "SnapStartException": true,
+	"SnapStartNotReadyException": true, "SnapStartTimeoutException": true,
 }
