@@ -65,6 +65,7 @@ lost response: the client retries a call that already acted), e.g.
 	fl.StringArrayVar(&f.faults.ServerErrorsAfter, "server-errors-after", nil, "let a share of calls take effect, then answer a 5xx: API=share, repeatable")
 	fl.StringArrayVar(&f.faults.Latency, "latency", nil, "add latency to calls: API=duration, repeatable")
 	fl.StringArrayVar(&f.faults.FailStacks, "fail-stack", nil, "make the stack NAME fail (NAME or NAME=reason), repeatable")
+	fl.StringArrayVar(&f.faults.ThrottleLambda, "throttle-lambda", nil, "throttle the next N synchronous invocations of the Lambda function NAME (NAME=N), repeatable")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for fault injection (0 = random)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every request to stderr")
 	return cmd

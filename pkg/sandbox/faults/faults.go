@@ -303,6 +303,7 @@ type Flags struct {
 	ServerErrorsAfter []string // API=share
 	Latency           []string // API=duration
 	FailStacks        []string // NAME or NAME=reason
+	ThrottleLambda    []string // FUNCTION=N
 }
 
 // Apply adds every rule to f. The first bad rule stops it with an error that
@@ -343,6 +344,14 @@ func (fl Flags) Apply(f *Injector) error {
 			return fmt.Errorf("--fail-stack: %w", err)
 		}
 		f.FailStack(name, reason)
+	}
+	for _, spec := range fl.ThrottleLambda {
+		name, count, ok := strings.Cut(spec, "=")
+		n, err := strconv.Atoi(count)
+		if !ok || name == "" || err != nil || n < 1 {
+			return fmt.Errorf("--throttle-lambda %q: want FUNCTION=N, N a positive count of invocations", spec)
+		}
+		f.ThrottleLambda(name, n)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ aws_cli=/usr/bin/aws # Debian's; another `aws` shim may come first on PATH
 
 work=$(mktemp -d)
 log="$work/sandbox.out"
-"$bin" sandbox --listen 127.0.0.1:0 --https-listen 127.0.0.1:0 --stack-duration 300ms >"$log" 2>"$work/sandbox.err" &
+"$bin" sandbox --listen 127.0.0.1:0 --https-listen 127.0.0.1:0 --stack-duration 300ms --throttle-lambda advance=1 >"$log" 2>"$work/sandbox.err" &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -163,6 +163,106 @@ as master events put-rule --name conformance --event-pattern '{"source":["confor
 as master events put-targets --rule conformance --targets "Id=run,Arn=$machine,RoleArn=$events_role" >/dev/null
 as master events put-events --entries '[{"Source":"conformance","DetailType":"test","Detail":"{\"run\":1}"}]' >/dev/null
 check "rule started an execution" 2 "$(as master stepfunctions list-executions --state-machine-arn "$machine" --query 'length(executions)' --output text)"
+
+# The issue's acceptance pipeline: a real Go Lambda behind Task -> Choice -> Wait -> Task, the second Task
+# retried once on the throttle the sandbox was started with (--throttle-lambda advance=1) and its typed
+# error caught; started by hand, by an upload through a prefix/suffix rule, and by a schedule.
+mkdir -p "$work/fn"
+(cd "$root/pkg/sandbox/testdata/lambdafn" && CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -tags lambda.norpc -o "$work/fn/bootstrap" .)
+(cd "$work/fn" && /usr/bin/python3 -m zipfile -c fn.zip bootstrap)
+arch=x86_64; [ "$(go env GOARCH)" = arm64 ] && arch=arm64
+fn_role=$(as master iam create-role --role-name ConformanceFn --assume-role-policy-document "$(trust lambda.amazonaws.com)" --query Role.Arn --output text)
+for fn in prepare advance; do
+  as master lambda create-function --function-name "$fn" --runtime provided.al2023 --handler bootstrap --role "$fn_role" \
+    --architectures "$arch" --zip-file "fileb://$work/fn/fn.zip" >/dev/null
+  for _ in $(seq 1 100); do
+    [ "$(as master lambda get-function-configuration --function-name "$fn" --query State --output text)" = Active ] && break
+    sleep 0.1
+  done
+done
+prepare="arn:aws:lambda:us-east-1:$master:function:prepare"
+advance="arn:aws:lambda:us-east-1:$master:function:advance"
+cat >"$work/pipeline.json" <<JSON
+{"StartAt":"Prepare","States":{
+  "Prepare":{"Type":"Task","Resource":"$prepare","Parameters":{"op":"echo","name.\$":"\$.name"},"ResultPath":"\$.prepared","Next":"Ready?"},
+  "Ready?":{"Type":"Choice","Choices":[{"Variable":"\$.prepared.hello","StringEquals":"go","Next":"Pause"}],"Default":"NotReady"},
+  "NotReady":{"Type":"Fail","Error":"NotReady"},
+  "Pause":{"Type":"Wait","Seconds":1,"Next":"Advance"},
+  "Advance":{"Type":"Task","Resource":"$advance","Parameters":{"op":"error","name.\$":"\$.source"},
+    "Retry":[{"ErrorEquals":["Lambda.TooManyRequestsException"],"IntervalSeconds":1,"MaxAttempts":2,"BackoffRate":1}],
+    "Catch":[{"ErrorEquals":["NotFoundError"],"ResultPath":"\$.error","Next":"Handled"}],"End":true},
+  "Handled":{"Type":"Pass","End":true}}}
+JSON
+as master iam put-role-policy --role-name ConformanceStates --policy-name invoke \
+  --policy-document "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"lambda:InvokeFunction\",\"Resource\":[\"$prepare\",\"$advance\"]}]}"
+pipeline=$(as master stepfunctions create-state-machine --name pipeline --role-arn "$states_role" --definition "file://$work/pipeline.json" \
+  --query stateMachineArn --output text)
+wait_execution() { # wait_execution ARN: prints the final status
+  local status
+  for _ in $(seq 1 200); do
+    status=$(as master stepfunctions describe-execution --execution-arn "$1" --query status --output text)
+    [ "$status" != RUNNING ] && break
+    sleep 0.1
+  done
+  echo "$status"
+}
+execution=$(as master stepfunctions start-execution --state-machine-arn "$pipeline" --input '{"name":"go","source":"console"}' --query executionArn --output text)
+check "pipeline status" SUCCEEDED "$(wait_execution "$execution")"
+check "pipeline history" "ExecutionStarted TaskStateEntered LambdaFunctionScheduled LambdaFunctionStarted LambdaFunctionSucceeded TaskStateExited ChoiceStateEntered ChoiceStateExited WaitStateEntered WaitStateExited TaskStateEntered LambdaFunctionScheduled LambdaFunctionStarted LambdaFunctionFailed LambdaFunctionScheduled LambdaFunctionStarted LambdaFunctionFailed TaskStateExited PassStateEntered PassStateExited ExecutionSucceeded" \
+  "$(as master stepfunctions get-execution-history --execution-arn "$execution" --query 'events[].type' --output text | tr '\t' ' ')"
+check "pipeline retried the throttle, caught the typed error" "Lambda.TooManyRequestsException NotFoundError" \
+  "$(as master stepfunctions get-execution-history --execution-arn "$execution" --query 'events[?type==`LambdaFunctionFailed`].lambdaFunctionFailedEventDetails.error' --output text | tr '\t' ' ')"
+
+as master iam put-role-policy --role-name ConformanceEvents --policy-name start \
+  --policy-document "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"states:StartExecution\",\"Resource\":[\"$machine\",\"$pipeline\"]}]}"
+as master s3 mb s3://configs-conformance >/dev/null
+as master s3api put-bucket-notification-configuration --bucket configs-conformance --notification-configuration '{"EventBridgeConfiguration":{}}'
+as master events put-rule --name on-upload \
+  --event-pattern '{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":[{"prefix":"configs-"}]},"object":{"key":[{"suffix":".yaml"}]}}}' >/dev/null
+cat >"$work/targets.json" <<JSON
+[{"Id":"run","Arn":"$pipeline","RoleArn":"$events_role","InputTransformer":{"InputPathsMap":{"key":"\$.detail.object.key"},"InputTemplate":"{\"name\":\"go\",\"source\":<key>}"}}]
+JSON
+as master events put-targets --rule on-upload --targets "file://$work/targets.json" >/dev/null
+as master s3 cp "$work/small.txt" s3://configs-conformance/stacker.json >/dev/null
+as master s3 cp "$work/small.txt" s3://configs-conformance/stacker.yaml >/dev/null
+check "an upload started the pipeline (.yaml only)" 2 "$(as master stepfunctions list-executions --state-machine-arn "$pipeline" --query 'length(executions)' --output text)"
+check "the upload's execution" SUCCEEDED "$(wait_execution "$(as master stepfunctions list-executions --state-machine-arn "$pipeline" --query 'executions[0].executionArn' --output text)")"
+
+# A schedule fires it: `stackerless sandbox fire` runs it now.
+scheduler_role=$(as master iam create-role --role-name ConformanceScheduler --assume-role-policy-document "$(trust scheduler.amazonaws.com)" --query Role.Arn --output text)
+as master iam put-role-policy --role-name ConformanceScheduler --policy-name start \
+  --policy-document "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"states:StartExecution\",\"Resource\":\"$pipeline\"}]}"
+cat >"$work/schedule-target.json" <<JSON
+{"Arn":"$pipeline","RoleArn":"$scheduler_role","Input":"{\\"name\\":\\"go\\",\\"source\\":\\"schedule\\"}"}
+JSON
+schedule=$(as master scheduler create-schedule --name reconcile --schedule-expression 'cron(0 6 ? * MON-FRI *)' --schedule-expression-timezone Europe/London \
+  --flexible-time-window Mode=OFF --target "file://$work/schedule-target.json" \
+  --query ScheduleArn --output text)
+check "get-schedule" "ENABLED Europe/London" "$(as master scheduler get-schedule --name reconcile --query '[State,ScheduleExpressionTimezone]' --output text | tr '\t' ' ')"
+line=$(grep "^master " "$log")
+fired=$(env AWS_ACCESS_KEY_ID="$(sed -n 's/.*AWS_ACCESS_KEY_ID=\([^ ]*\).*/\1/p' <<<"$line")" \
+  AWS_SECRET_ACCESS_KEY="$(sed -n 's/.*AWS_SECRET_ACCESS_KEY=\([^ ]*\).*/\1/p' <<<"$line")" AWS_REGION=us-east-1 \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null "$bin" sandbox fire "$schedule" --endpoint-url "$endpoint" | cut -f2)
+check "the schedule's execution" SUCCEEDED "$(wait_execution "$fired")"
+check "the schedule's input" '{"name":"go","source":"schedule"}' "$(as master stepfunctions describe-execution --execution-arn "$fired" --query input --output text)"
+out=$(as master scheduler create-schedule --name bad --schedule-expression 'every day' --flexible-time-window Mode=OFF \
+  --target "{\"Arn\":\"$pipeline\",\"RoleArn\":\"$scheduler_role\"}" 2>&1 || true)
+check "bad schedule expression" "ValidationException" "$(grep -o ValidationException <<<"$out" | head -n 1)"
+
+# A state machine role without lambda:InvokeFunction fails the execution.
+denied_role=$(as master iam create-role --role-name ConformanceDenied --assume-role-policy-document "$(trust states.amazonaws.com)" --query Role.Arn --output text)
+denied=$(as master stepfunctions create-state-machine --name denied --role-arn "$denied_role" --definition "file://$work/pipeline.json" --query stateMachineArn --output text)
+execution=$(as master stepfunctions start-execution --state-machine-arn "$denied" --input '{"name":"go","source":"x"}' --query executionArn --output text)
+check "execution without lambda:InvokeFunction" "FAILED Lambda.AWSLambdaException" "$(wait_execution "$execution") $(as master stepfunctions describe-execution --execution-arn "$execution" --query error --output text)"
+
+# Bad input is answered as AWS answers it.
+out=$(as master stepfunctions create-state-machine --name broken --role-arn "$states_role" --definition '{"StartAt":"P","States":{' 2>&1 || true)
+check "malformed definition" "InvalidDefinition" "$(grep -o InvalidDefinition <<<"$out" | head -n 1)"
+head -c 262200 /dev/zero | tr '\0' x | sed 's/.*/{"pad":"&"}/' >"$work/big.json"
+out=$(as master stepfunctions start-execution --state-machine-arn "$pipeline" --input "file://$work/big.json" 2>&1 || true)
+check "256 KB+ input" "ValidationException" "$(grep -o ValidationException <<<"$out" | head -n 1)"
+out=$(as master events put-rule --name broken --event-pattern '{"source":"aws.s3"}' 2>&1 || true)
+check "malformed pattern" "InvalidEventPatternException" "$(grep -o InvalidEventPatternException <<<"$out" | head -n 1)"
 
 # Unsigned requests are rejected.
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'Action=GetCallerIdentity&Version=2011-06-15' "$endpoint/")
