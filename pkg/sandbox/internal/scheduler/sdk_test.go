@@ -127,6 +127,20 @@ func TestScheduleAPI(t *testing.T) {
 		t.Errorf("GetSchedule after delete: %v", err)
 	}
 
+	// Members the API does not take, and members of the wrong type.
+	for _, body := range []string{
+		`{"ScheduleExpression":"rate(1 hour)","FlexibleTimeWindow":{"Mode":"OFF"},"Target":{"Arn":"` + e.machine + `","RoleArn":"` + e.role + `"},"Schedule":"x"}`,
+		`{"ScheduleExpression":5,"FlexibleTimeWindow":{"Mode":"OFF"},"Target":{"Arn":"` + e.machine + `","RoleArn":"` + e.role + `"}}`,
+		`{"ScheduleExpression":"rate(1 hour)"`,
+	} {
+		_, err := e.sched.CreateSchedule(ctx, e.input("raw", "rate(1 hour)"), func(o *scheduler.Options) {
+			o.APIOptions = append(o.APIOptions, sandboxtest.ReplaceBody(body))
+		})
+		if apiCode(err) != "ValidationException" {
+			t.Errorf("body %s: %v, want ValidationException", body, err)
+		}
+	}
+
 	bad := []struct {
 		name string
 		edit func(*scheduler.CreateScheduleInput)
