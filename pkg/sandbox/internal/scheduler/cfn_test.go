@@ -98,6 +98,20 @@ func TestCloudFormationSchedule(t *testing.T) {
 		t.Fatalf("execution %+v, %v", x, err)
 	}
 
+	// An update changes the schedule in place.
+	updated := strings.Replace(scheduleTemplate, "cron(0 6 ? * MON-FRI *)", "rate(12 hours)", 1)
+	if _, err := cfc.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String("sched"), TemplateBody: aws.String(updated),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := sandboxtest.WaitStack(t, cfc, "sched"); st.StackStatus != cfntypes.StackStatusUpdateComplete {
+		t.Fatalf("update: %s %s", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	got, err = sc.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name), GroupName: aws.String("stackerless")})
+	if err != nil || aws.ToString(got.ScheduleExpression) != "rate(12 hours)" || aws.ToString(got.Arn) != out["ScheduleArn"] {
+		t.Fatalf("after the update: %+v %v", got, err)
+	}
+
 	if _, err := cfc.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: st.StackId}); err != nil {
 		t.Fatal(err)
 	}

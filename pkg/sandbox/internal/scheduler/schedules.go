@@ -197,6 +197,18 @@ func (s *Service) check(call *awsapi.Call, name string, in *scheduleInput) (*sch
 	if !roleARNRE.MatchString(t.RoleArn) {
 		return nil, nil, memberError(t.RoleArn, "target.roleArn", `Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@\/-]+$`)
 	}
+	if len(t.RetryPolicy) > 0 {
+		var rp struct{ MaximumEventAgeInSeconds, MaximumRetryAttempts *int }
+		if err := json.Unmarshal(t.RetryPolicy, &rp); err != nil {
+			return nil, nil, validationf("Invalid value for member target.retryPolicy: %v", err)
+		}
+		if a := rp.MaximumEventAgeInSeconds; a != nil && (*a < 60 || *a > 86400) {
+			return nil, nil, memberError(itoa(*a), "target.retryPolicy.maximumEventAgeInSeconds", "Member must have value between 60 and 86400")
+		}
+		if n := rp.MaximumRetryAttempts; n != nil && (*n < 0 || *n > 185) {
+			return nil, nil, memberError(itoa(*n), "target.retryPolicy.maximumRetryAttempts", "Member must have value between 0 and 185")
+		}
+	}
 	if t.Input != nil && *t.Input == "" {
 		return nil, nil, validationf("1 validation error detected: Value at 'target.input' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}

@@ -160,6 +160,9 @@ func TestScheduleAPI(t *testing.T) {
 		{"unsupported target", func(i *scheduler.CreateScheduleInput) {
 			i.Target.Arn = aws.String("arn:aws:sqs:us-east-1:111111111111:q")
 		}, "ValidationException", "limit of the sandbox"},
+		{"retry attempts", func(i *scheduler.CreateScheduleInput) {
+			i.Target.RetryPolicy = &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(186)}
+		}, "ValidationException", "between 0 and 185"},
 		{"end before start", func(i *scheduler.CreateScheduleInput) {
 			i.StartDate, i.EndDate = aws.Time(time.Now().Add(time.Hour)), aws.Time(time.Now())
 		}, "ValidationException", "EndDate"},
