@@ -34,25 +34,9 @@ func (sc *schedule) next(created, t time.Time, minute time.Duration) (time.Time,
 // runSchedule fires a scheduled rule on time until stop is closed.
 func (s *Service) runSchedule(r *rule, sc *schedule, stop chan struct{}, created time.Time) {
 	defer s.wg.Done()
-	last := created
-	for {
-		at, ok := sc.next(created, last, s.opts.Minute)
-		if !ok {
-			return
-		}
-		timer := time.NewTimer(max(at.Sub(s.now()), 0))
-		select {
-		case <-timer.C:
-		case <-stop:
-			timer.Stop()
-			return
-		case <-s.ctx.Done():
-			timer.Stop()
-			return
-		}
-		last = at
-		s.fire(r, at)
-	}
+	schedexpr.Run(s.ctx, stop, s.now, created,
+		func(after time.Time) (time.Time, bool) { return sc.next(created, after, s.opts.Minute) },
+		func(at time.Time) { s.fire(r, at) })
 }
 
 // fire delivers a rule's "Scheduled Event" to its targets.

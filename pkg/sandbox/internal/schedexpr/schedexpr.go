@@ -5,6 +5,7 @@
 package schedexpr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -274,4 +275,30 @@ func sortedSet(set map[int]bool) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Run fires on time until next has no further firing, stop is closed or
+// ctx ends: it waits (on the real clock, from now's time) for each time next
+// gives after the previous one, starting after `from`, and calls fire with it.
+func Run(ctx context.Context, stop <-chan struct{}, now func() time.Time, from time.Time,
+	next func(after time.Time) (time.Time, bool), fire func(at time.Time)) {
+	last := from
+	for {
+		at, ok := next(last)
+		if !ok {
+			return
+		}
+		timer := time.NewTimer(max(at.Sub(now()), 0))
+		select {
+		case <-timer.C:
+		case <-stop:
+			timer.Stop()
+			return
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		}
+		last = at
+		fire(at)
+	}
 }

@@ -72,34 +72,21 @@ func (s *Service) run(sc *schedule, stop chan struct{}) {
 		anchor = start
 	}
 	s.mu.Unlock()
-	last := s.now()
-	for {
-		at, ok := expr.Next(anchor, last, loc, time.Minute)
+	next := func(after time.Time) (time.Time, bool) {
+		at, ok := expr.Next(anchor, after, loc, time.Minute)
 		for ok && at.Before(start) {
 			at, ok = expr.Next(anchor, at, loc, time.Minute)
 		}
-		if !ok || !end.IsZero() && at.After(end) {
-			return
-		}
-		timer := time.NewTimer(max(at.Sub(s.now()), 0))
-		select {
-		case <-timer.C:
-		case <-stop:
-			timer.Stop()
-			return
-		case <-s.ctx.Done():
-			timer.Stop()
-			return
-		}
-		last = at
+		return at, ok && (end.IsZero() || !at.After(end))
+	}
+	schedexpr.Run(s.ctx, stop, s.now, s.now(), next, func(at time.Time) {
 		s.mu.Lock()
 		current := sc.stop == stop
 		s.mu.Unlock()
-		if !current {
-			return
+		if current {
+			s.fire(sc, at)
 		}
-		s.fire(sc, at)
-	}
+	})
 }
 
 // Fire fires the schedule with this ARN now, as if its time had come (its

@@ -298,11 +298,9 @@ func (s *Service) lookup(call *awsapi.Call, action string, q request) (*schedule
 	if err := s.authorize(call, action, k.scheduleARN(q.name), k.account); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	g := s.groupFor(k)
-	if g == nil {
-		s.mu.Unlock()
-		return nil, noSuchGroup(k.name)
+	g, err := s.lockGroup(k)
+	if err != nil {
+		return nil, err
 	}
 	sc := g.schedules[q.name]
 	if sc == nil {
@@ -455,6 +453,12 @@ func (s *Service) findGroup(call *awsapi.Call, action string, q request) (*group
 	if err := s.authorize(call, action, k.arn(), k.account); err != nil {
 		return nil, err
 	}
+	return s.lockGroup(k)
+}
+
+// lockGroup takes s.mu and finds a group; the caller must release s.mu
+// unless an error is returned.
+func (s *Service) lockGroup(k groupKey) (*group, error) {
 	s.mu.Lock()
 	g := s.groupFor(k)
 	if g == nil {
