@@ -350,7 +350,7 @@ func checkTime(si *sigInfo, now time.Time) error {
 }
 
 // authError maps an authentication failure to the code each protocol uses.
-func authError(err *authErr, p protocol) *awsapi.Error {
+func authError(err *authErr, p awsapi.Protocol) *awsapi.Error {
 	type codes struct{ query, json, rest string }
 	var c codes
 	msg := err.msg
@@ -358,32 +358,32 @@ func authError(err *authErr, p protocol) *awsapi.Error {
 	switch err.kind {
 	case "missing":
 		c = codes{"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AccessDenied"}
-		if p == protoREST {
+		if p == awsapi.ProtoRESTXML {
 			msg = "Access Denied"
 		}
 	case "unknownKey":
 		c = codes{"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId"}
 		msg = "The security token included in the request is invalid."
-		if p == protoREST {
+		if p == awsapi.ProtoRESTXML {
 			msg = "The AWS Access Key Id you provided does not exist in our records."
 		}
 	case "badToken":
 		c = codes{"InvalidClientTokenId", "UnrecognizedClientException", "InvalidToken"}
 		msg = "The security token included in the request is invalid."
-		if p == protoREST {
+		if p == awsapi.ProtoRESTXML {
 			status = http.StatusBadRequest
 			msg = "The provided token is malformed or otherwise invalid."
 		}
 	case "expired":
 		c = codes{"ExpiredToken", "ExpiredTokenException", "ExpiredToken"}
 		msg = "The security token included in the request is expired"
-		if p == protoREST {
+		if p == awsapi.ProtoRESTXML {
 			status = http.StatusBadRequest
 			msg = "The provided token has expired."
 		}
 	case "skew":
 		c = codes{"SignatureDoesNotMatch", "InvalidSignatureException", "RequestTimeTooSkewed"}
-		if p == protoREST {
+		if p == awsapi.ProtoRESTXML {
 			msg = "The difference between the request time and the current time is too large."
 		}
 	case "presignExpired":
@@ -396,7 +396,7 @@ func authError(err *authErr, p protocol) *awsapi.Error {
 		status = http.StatusBadRequest
 	case "hashMismatch":
 		c = codes{"SignatureDoesNotMatch", "InvalidSignatureException", "XAmzContentSHA256Mismatch"}
-		if p == protoREST {
+		if p == awsapi.ProtoRESTXML {
 			status = http.StatusBadRequest
 		}
 	case "malformed":
@@ -404,15 +404,15 @@ func authError(err *authErr, p protocol) *awsapi.Error {
 		status = http.StatusBadRequest
 	default: // signature
 		c = codes{"SignatureDoesNotMatch", "InvalidSignatureException", "SignatureDoesNotMatch"}
-		if p == protoREST {
+		if p == awsapi.ProtoRESTXML {
 			msg = strings.Replace(msg, "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", "Check your key and signing method.", 1)
 		}
 	}
 	code := c.query
 	switch p {
-	case protoJSON, protoRESTJSON:
+	case awsapi.ProtoJSON10, awsapi.ProtoJSON11, awsapi.ProtoRESTJSON:
 		code = c.json
-	case protoREST:
+	case awsapi.ProtoRESTXML:
 		code = c.rest
 	}
 	return &awsapi.Error{Status: status, Code: code, Message: msg}

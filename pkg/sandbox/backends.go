@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/asl"
@@ -20,7 +19,7 @@ import (
 
 // backends wires the service packages together.
 type backends struct {
-	services map[string]*service
+	services services
 	keys     keyring
 	rootKeys func(account string) (akid, secret string)
 	close    func()
@@ -34,7 +33,7 @@ type backends struct {
 }
 
 func newBackends(s *Sandbox) *backends {
-	b := &backends{services: newServices(), close: func() {}}
+	b := &backends{services: services{}, close: func() {}}
 
 	accts := make([]iam.Account, 0, len(s.opts.Accounts))
 	for _, a := range s.opts.Accounts {
@@ -45,8 +44,8 @@ func newBackends(s *Sandbox) *backends {
 	var authz awsapi.Authorizer = store
 	b.keys = storeKeyring{store}
 	b.rootKeys = store.RootKeys
-	b.services["sts"].handler = sts.New(store)
-	b.services["iam"].handler = iam.NewAPI(store)
+	b.services.add(sts.Descriptor, sts.New(store))
+	b.services.add(iam.Descriptor, iam.NewAPI(store))
 
 	s3svc := s3.New(s3.Options{Authorizer: authz, Notify: func(ev s3.ObjectCreated) {
 		if ev.EventBridge {
@@ -54,34 +53,31 @@ func newBackends(s *Sandbox) *backends {
 		}
 		s.publishObjectCreated(ev)
 	}})
-	b.services["s3"].handler = s3svc
+	b.services.add(s3.Descriptor, s3svc)
 	b.ssm = ssm.New(authz)
-	b.services["ssm"].handler = b.ssm
+	b.services.add(ssm.Descriptor, b.ssm)
 	b.logs = logs.New(authz, s.opts.Now)
-	b.services["logs"].handler = b.logs
+	b.services.add(logs.Descriptor, b.logs)
 	b.lambda = lambda.New(lambda.Options{Authorizer: authz, Roles: store, Code: s3svc, Logs: b.logs, Faults: s.faults,
 		Endpoint: s.httpsURL, CAFile: s.caFile, StateDelay: s.opts.LambdaStateDelay, Logger: s.opts.Logger, Now: s.opts.Now})
-	lsvc := b.services["lambda"]
-	lsvc.handler, lsvc.operation, lsvc.maxBody = b.lambda, lambda.Operation, lambda.MaxRequestBody
-	lsvc.tooLarge = func(r *http.Request) *awsapi.Error { return lambda.TooLarge(lambda.Operation(r)) }
+	b.services.add(lambda.Descriptor, b.lambda)
 	interp := asl.New(asl.Options{Logger: s.opts.Logger})
 	tasks := s.opts.Tasks
 	if tasks == nil {
 		tasks = lambdaTasks{b.lambda}
 	}
 	b.sfn = sfn.New(sfn.Options{Authorizer: authz, Roles: store, Tasks: tasks, Interpreter: interp, Now: s.opts.Now})
-	b.services["states"].handler = b.sfn
+	b.services.add(sfn.Descriptor, b.sfn)
 	b.events = events.New(events.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Functions: lambdaTargets{b.lambda},
 		Logger: s.opts.Logger, Now: s.opts.Now})
-	b.services["events"].handler = b.events
+	b.services.add(events.Descriptor, b.events)
 	b.scheduler = scheduler.New(scheduler.Options{Authorizer: authz, Roles: store, StepFunctions: b.sfn, Functions: lambdaAsRole{b.lambda},
 		Logger: s.opts.Logger, Now: s.opts.Now})
-	ssvc := b.services["scheduler"]
-	ssvc.handler, ssvc.operation = b.scheduler, scheduler.Operation
-	b.services["sandbox"] = &service{name: "sandbox", proto: protoJSON, jsonPrefix: "Sandbox.", serverError: "InternalFailure", handler: adminService{s}}
+	b.services.add(scheduler.Descriptor, b.scheduler)
+	b.services.add(adminDescriptor, adminService{s})
 	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Scheduler: b.scheduler,
 		Lambda: b.lambda, Logs: b.logs, Faults: s.faults, StackDuration: s.opts.StackDuration, Now: s.opts.Now})
-	b.services["cloudformation"].handler = cfnsvc
+	b.services.add(cfn.Descriptor, cfnsvc)
 	b.close = func() {
 		b.lambda.Close()
 		cfnsvc.Close()

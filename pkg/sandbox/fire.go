@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -53,6 +54,15 @@ func deliveryOf(inv scheduler.Invocation) Delivery {
 // the caller's account.
 type adminService struct{ sb *Sandbox }
 
+// adminDescriptor presents the sandbox's own API to its router.
+var adminDescriptor = &awsapi.Descriptor{
+	SigningName:  "sandbox",
+	Title:        "own API",
+	Protocol:     awsapi.ProtoJSON11,
+	TargetPrefix: "Sandbox.",
+	ServerError:  "InternalFailure",
+}
+
 // fireOutput is Fire's answer: one entry per delivery.
 type fireOutput struct {
 	Deliveries []fireDelivery
@@ -64,26 +74,28 @@ type fireDelivery struct {
 	Error  string `json:",omitempty"`
 }
 
+type adminAction func(a adminService, call *awsapi.Call, body []byte) (any, error)
+
+var adminActions = map[string]adminAction{"Fire": adminService.fire}
+
 func (a adminService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call.Action != "Fire" {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's own API has one operation, Fire, not %s.", call.Action))
-		return
-	}
+	awsapi.ServeJSON(adminDescriptor, w, r, adminActions, func(h adminAction, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
+		return h(a, call, body)
+	})
+}
+
+func (a adminService) fire(call *awsapi.Call, body []byte) (any, error) {
 	var in struct{ Arn string }
-	if err := awsapi.DecodeJSON(r, &in); err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
+	if err := awsapi.Unmarshal(body, &in); err != nil {
+		return nil, err
 	}
 	// The caller fires only its own account's schedules.
 	if parts := strings.SplitN(in.Arn, ":", 6); len(parts) == 6 && parts[4] != call.Caller.Account {
-		awsapi.WriteJSONError(w, call, awsapi.AccessDenied("%s may fire only schedules of account %s, not %s", call.Caller.ARN, call.Caller.Account, in.Arn))
-		return
+		return nil, awsapi.AccessDenied("%s may fire only schedules of account %s, not %s", call.Caller.ARN, call.Caller.Account, in.Arn)
 	}
 	ds, err := a.sb.Fire(in.Arn)
 	if err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
+		return nil, err
 	}
 	out := fireOutput{Deliveries: []fireDelivery{}}
 	for _, d := range ds {
@@ -93,5 +105,5 @@ func (a adminService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Deliveries = append(out.Deliveries, fd)
 	}
-	awsapi.WriteJSON(w, call, out)
+	return out, nil
 }

@@ -18,61 +18,30 @@ import (
 
 	"github.com/stackerless/stackerless/pkg/sandbox/faults"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
-	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
 )
 
-// protocol is the wire protocol a service speaks; errors are written in it.
-type protocol int
+// maxAPIBody caps request bodies of services that set no cap of their own
+// (AWS's own limits for Query and JSON APIs are of this order).
+const maxAPIBody = 1 << 20
 
-const (
-	protoQuery    protocol = iota // form body, XML responses (sts, iam, cloudformation)
-	protoJSON                     // JSON 1.0/1.1 with X-Amz-Target (ssm, events, states)
-	protoREST                     // REST/XML (s3)
-	protoRESTJSON                 // REST-JSON (lambda)
-)
-
-const (
-	// maxAPIBody caps Query and JSON request bodies (AWS's own limits are of this order).
-	maxAPIBody = 1 << 20
-	// maxS3Body caps S3 uploads (objects and parts) the sandbox keeps in memory.
-	maxS3Body = 256 << 20
-)
-
-// service is one AWS service the router dispatches to.
+// service is one AWS service the router dispatches to: its descriptor and
+// its handler.
 type service struct {
-	name       string // SigV4 signing name
-	proto      protocol
-	namespace  string // Query XML namespace
-	jsonPrefix string // X-Amz-Target prefix, e.g. "AmazonSSM."
-	// serverError is the service's code for an internal error (500), which
-	// the SDKs retry.
-	serverError string
-	handler     http.Handler
-	// REST-JSON services name a request's operation from its method and path.
-	operation func(*http.Request) string
-	// maxBody, if set, replaces the protocol's body cap; tooLarge answers a body over it.
-	maxBody  int64
-	tooLarge func(*http.Request) *awsapi.Error
+	*awsapi.Descriptor
+	handler http.Handler
 }
 
-func newServices() map[string]*service {
-	return map[string]*service{
-		"sts":            {name: "sts", proto: protoQuery, namespace: "https://sts.amazonaws.com/doc/2011-06-15/", serverError: "InternalFailure"},
-		"iam":            {name: "iam", proto: protoQuery, namespace: "https://iam.amazonaws.com/doc/2010-05-08/", serverError: "ServiceFailure"},
-		"cloudformation": {name: "cloudformation", proto: protoQuery, namespace: "http://cloudformation.amazonaws.com/doc/2010-05-15/", serverError: "InternalFailure"},
-		"s3":             {name: "s3", proto: protoREST, serverError: "InternalError"},
-		"ssm":            {name: "ssm", proto: protoJSON, jsonPrefix: "AmazonSSM.", serverError: "InternalServerError"},
-		"events":         {name: "events", proto: protoJSON, jsonPrefix: "AWSEvents.", serverError: "InternalException"},
-		"states":         {name: "states", proto: protoJSON, jsonPrefix: "AWSStepFunctions.", serverError: "InternalFailure"},
-		"logs":           {name: "logs", proto: protoJSON, jsonPrefix: "Logs_20140328.", serverError: "ServiceUnavailableException"},
-		"lambda":         {name: "lambda", proto: protoRESTJSON, serverError: "ServiceException"},
-		"scheduler":      {name: "scheduler", proto: protoRESTJSON, serverError: "InternalServerException"},
-	}
+// services are the served services by SigV4 signing name.
+type services map[string]*service
+
+// add registers a service: its descriptor is all the router needs.
+func (ss services) add(d *awsapi.Descriptor, h http.Handler) {
+	ss[d.SigningName] = &service{Descriptor: d, handler: h}
 }
 
 // router authenticates, routes and dispatches every request.
 type router struct {
-	services map[string]*service
+	services services
 	keys     keyring
 	faults   *faults.Injector
 	log      *slog.Logger
@@ -141,7 +110,7 @@ func (rt *router) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // serve does everything but the error writing; *proto is updated once the
 // service is known so errors are written in its protocol.
-func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Call, proto *protocol) (*service, error) {
+func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Call, proto *awsapi.Protocol) (*service, error) {
 	si, err := parseSigV4(r)
 	if err != nil {
 		return nil, asAuthError(err, *proto)
@@ -150,8 +119,8 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	if svc == nil {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "UnknownService", "The sandbox does not serve the service %q (credential scope %s/%s).", si.service, si.region, si.service)
 	}
-	*proto = svc.proto
-	call.Service, call.Region = svc.name, si.region
+	*proto = svc.Protocol
+	call.Service, call.Region = svc.SigningName, si.region
 
 	body, err := readBody(w, r, svc, si)
 	if err != nil {
@@ -160,38 +129,38 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 
 	cred, ok := rt.keys.lookupKey(si.accessKey)
 	if !ok {
-		return svc, authError(&authErr{kind: "unknownKey"}, svc.proto)
+		return svc, authError(&authErr{kind: "unknownKey"}, svc.Protocol)
 	}
 	// Session keys need their own token; long-term (root) keys take none, and
 	// AWS refuses them when one is sent anyway.
 	if subtle.ConstantTimeCompare([]byte(cred.Token), []byte(si.token)) != 1 {
-		return svc, authError(&authErr{kind: "badToken"}, svc.proto)
+		return svc, authError(&authErr{kind: "badToken"}, svc.Protocol)
 	}
 	now := rt.now()
 	if !cred.Caller.Expires.IsZero() && now.After(cred.Caller.Expires) {
-		return svc, authError(&authErr{kind: "expired"}, svc.proto)
+		return svc, authError(&authErr{kind: "expired"}, svc.Protocol)
 	}
 	if err := checkTime(si, now); err != nil {
-		return svc, asAuthError(err, svc.proto)
+		return svc, asAuthError(err, svc.Protocol)
 	}
 	hash, err := payloadHash(r, si, body)
 	if err != nil {
-		return svc, asAuthError(err, svc.proto)
+		return svc, asAuthError(err, svc.Protocol)
 	}
-	if err := checkSignedHeaders(r, si, svc.name == "s3"); err != nil {
-		return svc, asAuthError(err, svc.proto)
+	if err := checkSignedHeaders(r, si, svc.SigningName == "s3"); err != nil {
+		return svc, asAuthError(err, svc.Protocol)
 	}
 	if err := verifySignature(r.Context(), r, si, cred.Secret, hash); err != nil {
-		return svc, asAuthError(err, svc.proto)
+		return svc, asAuthError(err, svc.Protocol)
 	}
 	if hash == streamingSigned || hash == streamingSignedTrailer {
 		if err := verifyChunks(r.Context(), body, si, cred.Secret, hash == streamingSignedTrailer); err != nil {
-			return svc, asAuthError(err, svc.proto)
+			return svc, asAuthError(err, svc.Protocol)
 		}
 	}
 	caller := cred.Caller
 	call.Caller = &caller
-	if svc.name != "s3" {
+	if svc.SigningName != "s3" {
 		// S3 refused unsigned x-amz-* headers above and reads its other
 		// headers unsigned, as S3 does; the other services see only what was signed.
 		dropUnsignedHeaders(r, si)
@@ -200,37 +169,34 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 	if body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	faultAction := ""
-	switch svc.proto {
-	case protoQuery:
+	switch p := svc.Protocol; {
+	case p == awsapi.ProtoQuery:
 		action, form, err := queryAction(r, body)
 		if err != nil {
 			return svc, err
 		}
-		call.Action, faultAction = action, action
-		if err := checkQueryParams(svc.name, action, form); err != nil {
+		call.Action = action
+		if err := svc.CheckQuery(action, form); err != nil {
 			return svc, err
 		}
-	case protoJSON:
+	case p.IsJSON():
 		target := r.Header.Get("X-Amz-Target")
-		action, ok := strings.CutPrefix(target, svc.jsonPrefix)
+		action, ok := strings.CutPrefix(target, svc.TargetPrefix)
 		if !ok || action == "" || strings.Contains(action, ".") {
 			return svc, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %q (X-Amz-Target)", target)
 		}
-		call.Action, faultAction = action, action
-		if err := checkJSONParams(svc.name, action, body); err != nil {
+		call.Action = action
+		if err := svc.CheckJSON(action, body); err != nil {
 			return svc, err
 		}
-	case protoREST:
-		// The S3 service sets call.Action itself; faults aim at the same name.
-		faultAction = s3.Operation(r)
-	case protoRESTJSON:
-		call.Action = svc.operation(r)
-		faultAction = call.Action
+	default:
+		// REST services name the operation from the method and path; S3
+		// reads virtual-host buckets from Host itself.
+		call.Action = svc.OperationOf(r)
 	}
 
 	if rt.faults != nil {
-		d := rt.faults.Decide(svc.name, faultAction)
+		d := rt.faults.Decide(svc.SigningName, call.Action)
 		if d.Delay > 0 {
 			t := time.NewTimer(d.Delay)
 			select {
@@ -246,9 +212,9 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 		}
 		switch d.Fault {
 		case faults.Throttle:
-			return svc, throttleError(svc.proto)
+			return svc, svc.ThrottleError()
 		case faults.ServerError:
-			return svc, awsapi.Errorf(http.StatusInternalServerError, svc.serverError, "The request processing has failed because of an unknown error, exception or failure. (injected by the sandbox)")
+			return svc, svc.InternalError("The request processing has failed because of an unknown error, exception or failure. (injected by the sandbox)")
 		}
 	}
 
@@ -263,7 +229,7 @@ func (l lostResponse) Header() http.Header         { return l.header }
 func (l lostResponse) Write(b []byte) (int, error) { return len(b), nil }
 func (l lostResponse) WriteHeader(int)             {}
 
-func asAuthError(err error, p protocol) error {
+func asAuthError(err error, p awsapi.Protocol) error {
 	var ae *authErr
 	if errors.As(err, &ae) {
 		return authError(ae, p)
@@ -271,36 +237,17 @@ func asAuthError(err error, p protocol) error {
 	return err
 }
 
-func throttleError(p protocol) *awsapi.Error {
-	switch p {
-	case protoJSON:
-		return awsapi.Errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-	case protoREST:
-		return awsapi.Errorf(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
-	case protoRESTJSON:
-		return &awsapi.Error{Status: http.StatusTooManyRequests, Code: "TooManyRequestsException", Message: "Rate exceeded", Fields: map[string]string{"Reason": "CallerRateLimitExceeded"}}
-	default:
-		return awsapi.Errorf(http.StatusBadRequest, "Throttling", "Rate exceeded")
-	}
-}
-
 // readBody enforces the body cap and buffers the body when the signature
 // covers it. S3 bodies the client did not sign (UNSIGNED-PAYLOAD, unsigned
 // aws-chunked) stay unread behind a size limit and nil is returned.
 func readBody(w http.ResponseWriter, r *http.Request, svc *service, si *sigInfo) ([]byte, error) {
 	limit := int64(maxAPIBody)
-	if svc.proto == protoREST {
-		limit = maxS3Body
-	}
-	if svc.maxBody > 0 {
-		limit = svc.maxBody
+	if svc.MaxBody > 0 {
+		limit = svc.MaxBody
 	}
 	tooLarge := func() error {
-		if svc.tooLarge != nil {
-			return svc.tooLarge(r)
-		}
-		if svc.proto == protoREST {
-			return awsapi.Errorf(http.StatusRequestEntityTooLarge, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size of %d bytes in the sandbox.", limit)
+		if svc.TooLarge != nil {
+			return svc.TooLarge(r)
 		}
 		return awsapi.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request body of more than %d bytes is not accepted.", limit)
 	}
@@ -308,7 +255,7 @@ func readBody(w http.ResponseWriter, r *http.Request, svc *service, si *sigInfo)
 		return nil, tooLarge()
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	if svc.proto == protoREST {
+	if svc.SigningName == "s3" {
 		// Signed chunks are read here too: their signatures are checked
 		// before S3 sees the body.
 		h := r.Header.Get("X-Amz-Content-Sha256")
@@ -361,14 +308,14 @@ func isIdent(s string) bool {
 }
 
 // guessProtocol picks the error protocol before the service is known.
-func guessProtocol(r *http.Request) protocol {
+func guessProtocol(r *http.Request) awsapi.Protocol {
 	if r.Header.Get("X-Amz-Target") != "" {
-		return protoJSON
+		return awsapi.ProtoJSON11
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.URL.Query().Has("Action") {
-		return protoQuery
+		return awsapi.ProtoQuery
 	}
-	return protoREST
+	return awsapi.ProtoRESTXML
 }
 
 func sourceIP(r *http.Request) string {
@@ -379,23 +326,12 @@ func sourceIP(r *http.Request) string {
 	return host
 }
 
-func writeError(w http.ResponseWriter, r *http.Request, call *awsapi.Call, p protocol, svc *service, err error) {
-	switch p {
-	case protoQuery:
-		ns := ""
-		if svc != nil {
-			ns = svc.namespace
-		}
-		awsapi.WriteQueryError(w, call, ns, err)
-	case protoJSON:
-		awsapi.WriteJSONError(w, call, err)
-	case protoRESTJSON:
-		awsapi.WriteRESTJSONError(w, call, err)
-	default:
-		if r.Method == http.MethodHead {
-			w.WriteHeader(awsapi.AsError(err).Status)
-			return
-		}
-		awsapi.WriteRESTError(w, call, err)
+// writeError answers err in the service's protocol, or in the protocol the
+// request looks like when no service was found.
+func writeError(w http.ResponseWriter, r *http.Request, call *awsapi.Call, p awsapi.Protocol, svc *service, err error) {
+	if svc != nil {
+		svc.WriteError(w, r, call, err)
+		return
 	}
+	awsapi.WriteError(w, r, call, p, "", err)
 }

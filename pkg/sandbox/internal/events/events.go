@@ -155,27 +155,9 @@ var handlers = map[string]handler{
 
 // ServeHTTP serves one authenticated JSON 1.1 request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil || call.Caller == nil {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
-		return
-	}
-	h := handlers[call.Action]
-	if h == nil {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's EventBridge does not support the operation %s.", call.Action))
-		return
-	}
-	var body json.RawMessage
-	if err := awsapi.DecodeJSON(r, &body); err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
-	}
-	out, err := h(s, call, body)
-	if err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
-	}
-	awsapi.WriteJSON(w, call, out)
+	awsapi.ServeJSON(Descriptor, w, r, handlers, func(h handler, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
+		return h(s, call, body)
+	})
 }
 
 // Do performs one API action for another part of the sandbox
@@ -183,7 +165,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Service) Do(call *awsapi.Call, action string, input any) (map[string]any, error) {
 	h := handlers[action]
 	if h == nil {
-		return nil, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's EventBridge does not support the operation %s.", action)
+		return nil, awsapi.UnknownOperation(Descriptor, action)
 	}
 	return awsapi.CallJSON(call, "events", action, input, func(c *awsapi.Call, body []byte) (any, error) { return h(s, c, body) })
 }

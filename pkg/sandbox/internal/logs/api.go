@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,31 +13,18 @@ import (
 
 // ServeHTTP serves one authenticated JSON 1.1 request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil || call.Caller == nil {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
-		return
-	}
-	h, ok := handlers[call.Action]
-	if !ok {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's CloudWatch Logs does not support the operation %s.", call.Action))
-		return
-	}
-	out, err := h(s, call, r)
-	if err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
-	}
-	awsapi.WriteJSON(w, call, out)
+	awsapi.ServeJSON(Descriptor, w, r, handlers, func(h handler, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
+		return h(s, call, body)
+	})
 }
 
-type handler func(s *Service, call *awsapi.Call, r *http.Request) (any, error)
+type handler func(s *Service, call *awsapi.Call, body []byte) (any, error)
 
 // decoded adapts a typed handler: the body is decoded into a fresh In.
 func decoded[In any](fn func(s *Service, call *awsapi.Call, in *In) (any, error)) handler {
-	return func(s *Service, call *awsapi.Call, r *http.Request) (any, error) {
+	return func(s *Service, call *awsapi.Call, body []byte) (any, error) {
 		in := new(In)
-		if err := awsapi.DecodeJSON(r, in); err != nil {
+		if err := awsapi.Unmarshal(body, in); err != nil {
 			return nil, err
 		}
 		return fn(s, call, in)

@@ -98,38 +98,11 @@ var handlers = map[string]handler{
 	"GetExecutionHistory":  (*Service).getExecutionHistory,
 }
 
-// json10 makes awsapi's JSON writers answer with JSON 1.0's content type.
-type json10 struct{ http.ResponseWriter }
-
-func (w json10) WriteHeader(code int) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.ResponseWriter.WriteHeader(code)
-}
-
 // ServeHTTP serves one authenticated JSON 1.0 request.
-func (s *Service) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	w := json10{rw}
-	call := awsapi.CallFrom(r.Context())
-	if call == nil || call.Caller == nil {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
-		return
-	}
-	h := handlers[call.Action]
-	if h == nil {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's Step Functions does not support the operation %s.", call.Action))
-		return
-	}
-	var body json.RawMessage
-	if err := awsapi.DecodeJSON(r, &body); err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
-	}
-	out, err := h(s, r.Context(), call, body)
-	if err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
-	}
-	awsapi.WriteJSON(w, call, out)
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	awsapi.ServeJSON(Descriptor, w, r, handlers, func(h handler, ctx context.Context, call *awsapi.Call, body []byte) (any, error) {
+		return h(s, ctx, call, body)
+	})
 }
 
 // decode reads a request body into v; members of the wrong type are a

@@ -4,6 +4,7 @@
 package ssm
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -48,44 +49,29 @@ func New(authz awsapi.Authorizer) *Service {
 
 // ServeHTTP serves one authenticated JSON 1.1 request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil || call.Caller == nil {
-		awsapi.WriteJSONError(w, call, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
-		return
+	awsapi.ServeJSON(Descriptor, w, r, handlers, func(h handler, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
+		return h(s, call, body)
+	})
+}
+
+type handler func(s *Service, call *awsapi.Call, body []byte) (any, error)
+
+// decoded adapts a handler of a typed input, decoded from the body.
+func decoded[In any](fn func(s *Service, call *awsapi.Call, in In) (any, error)) handler {
+	return func(s *Service, call *awsapi.Call, body []byte) (any, error) {
+		var in In
+		if err := awsapi.Unmarshal(body, &in); err != nil {
+			return nil, err
+		}
+		return fn(s, call, in)
 	}
-	var (
-		out any
-		err error
-	)
-	switch call.Action {
-	case "GetParameter":
-		var in getParameterInput
-		if err = awsapi.DecodeJSON(r, &in); err == nil {
-			out, err = s.getParameter(call, in)
-		}
-	case "GetParameters":
-		var in getParametersInput
-		if err = awsapi.DecodeJSON(r, &in); err == nil {
-			out, err = s.getParameters(call, in)
-		}
-	case "PutParameter":
-		var in putParameterInput
-		if err = awsapi.DecodeJSON(r, &in); err == nil {
-			out, err = s.putParameter(call, in)
-		}
-	case "DeleteParameter":
-		var in deleteParameterInput
-		if err = awsapi.DecodeJSON(r, &in); err == nil {
-			out, err = s.deleteParameter(call, in)
-		}
-	default:
-		err = awsapi.Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's SSM does not support the operation %s.", call.Action)
-	}
-	if err != nil {
-		awsapi.WriteJSONError(w, call, err)
-		return
-	}
-	awsapi.WriteJSON(w, call, out)
+}
+
+var handlers = map[string]handler{
+	"GetParameter":    decoded((*Service).getParameter),
+	"GetParameters":   decoded((*Service).getParameters),
+	"PutParameter":    decoded((*Service).putParameter),
+	"DeleteParameter": decoded((*Service).deleteParameter),
 }
 
 type getParameterInput struct {
