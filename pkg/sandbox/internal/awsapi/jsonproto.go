@@ -99,3 +99,15 @@ func Unmarshal(body []byte, v any) error {
 	}
 	return nil
 }
+
+// Decoded adapts a handler of a typed input to one of the raw body: the
+// body is decoded into a fresh In (a malformed one is a SerializationException).
+func Decoded[S, In any](fn func(s S, call *Call, in *In) (any, error)) func(s S, call *Call, body []byte) (any, error) {
+	return func(s S, call *Call, body []byte) (any, error) {
+		in := new(In)
+		if err := Unmarshal(body, in); err != nil {
+			return nil, err
+		}
+		return fn(s, call, in)
+	}
+}

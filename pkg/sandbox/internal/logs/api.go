@@ -20,28 +20,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type handler func(s *Service, call *awsapi.Call, body []byte) (any, error)
 
-// decoded adapts a typed handler: the body is decoded into a fresh In.
-func decoded[In any](fn func(s *Service, call *awsapi.Call, in *In) (any, error)) handler {
-	return func(s *Service, call *awsapi.Call, body []byte) (any, error) {
-		in := new(In)
-		if err := awsapi.Unmarshal(body, in); err != nil {
-			return nil, err
-		}
-		return fn(s, call, in)
-	}
-}
-
 var handlers = map[string]handler{
-	"CreateLogGroup":        decoded((*Service).createLogGroup),
-	"DeleteLogGroup":        decoded((*Service).deleteLogGroup),
-	"PutRetentionPolicy":    decoded((*Service).putRetentionPolicy),
-	"DeleteRetentionPolicy": decoded((*Service).deleteRetentionPolicy),
-	"DescribeLogGroups":     decoded((*Service).describeLogGroups),
-	"CreateLogStream":       decoded((*Service).createLogStream),
-	"DescribeLogStreams":    decoded((*Service).describeLogStreams),
-	"PutLogEvents":          decoded((*Service).putLogEvents),
-	"GetLogEvents":          decoded((*Service).getLogEvents),
-	"FilterLogEvents":       decoded((*Service).filterLogEvents),
+	"CreateLogGroup":        awsapi.Decoded((*Service).createLogGroup),
+	"DeleteLogGroup":        awsapi.Decoded((*Service).deleteLogGroup),
+	"PutRetentionPolicy":    awsapi.Decoded((*Service).putRetentionPolicy),
+	"DeleteRetentionPolicy": awsapi.Decoded((*Service).deleteRetentionPolicy),
+	"DescribeLogGroups":     awsapi.Decoded((*Service).describeLogGroups),
+	"CreateLogStream":       awsapi.Decoded((*Service).createLogStream),
+	"DescribeLogStreams":    awsapi.Decoded((*Service).describeLogStreams),
+	"PutLogEvents":          awsapi.Decoded((*Service).putLogEvents),
+	"GetLogEvents":          awsapi.Decoded((*Service).getLogEvents),
+	"FilterLogEvents":       awsapi.Decoded((*Service).filterLogEvents),
 }
 
 func (s *Service) authorize(call *awsapi.Call, action, arn string) error {

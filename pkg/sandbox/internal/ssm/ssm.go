@@ -56,22 +56,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type handler func(s *Service, call *awsapi.Call, body []byte) (any, error)
 
-// decoded adapts a handler of a typed input, decoded from the body.
-func decoded[In any](fn func(s *Service, call *awsapi.Call, in In) (any, error)) handler {
-	return func(s *Service, call *awsapi.Call, body []byte) (any, error) {
-		var in In
-		if err := awsapi.Unmarshal(body, &in); err != nil {
-			return nil, err
-		}
-		return fn(s, call, in)
-	}
-}
-
 var handlers = map[string]handler{
-	"GetParameter":    decoded((*Service).getParameter),
-	"GetParameters":   decoded((*Service).getParameters),
-	"PutParameter":    decoded((*Service).putParameter),
-	"DeleteParameter": decoded((*Service).deleteParameter),
+	"GetParameter":    awsapi.Decoded((*Service).getParameter),
+	"GetParameters":   awsapi.Decoded((*Service).getParameters),
+	"PutParameter":    awsapi.Decoded((*Service).putParameter),
+	"DeleteParameter": awsapi.Decoded((*Service).deleteParameter),
 }
 
 type getParameterInput struct {
@@ -188,7 +177,7 @@ func (s *Service) render(call *awsapi.Call, name string, v version, selector str
 	}
 }
 
-func (s *Service) getParameter(call *awsapi.Call, in getParameterInput) (any, error) {
+func (s *Service) getParameter(call *awsapi.Call, in *getParameterInput) (any, error) {
 	if in.Name == nil {
 		return nil, validateName("")
 	}
@@ -208,7 +197,7 @@ func (s *Service) getParameter(call *awsapi.Call, in getParameterInput) (any, er
 	return map[string]any{"Parameter": s.render(call, name, v, selector, in.WithDecryption)}, nil
 }
 
-func (s *Service) getParameters(call *awsapi.Call, in getParametersInput) (any, error) {
+func (s *Service) getParameters(call *awsapi.Call, in *getParametersInput) (any, error) {
 	if len(in.Names) == 0 || len(in.Names) > 10 {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1")
 	}
@@ -238,7 +227,7 @@ func (s *Service) getParameters(call *awsapi.Call, in getParametersInput) (any, 
 	return map[string]any{"Parameters": params, "InvalidParameters": invalid}, nil
 }
 
-func (s *Service) putParameter(call *awsapi.Call, in putParameterInput) (any, error) {
+func (s *Service) putParameter(call *awsapi.Call, in *putParameterInput) (any, error) {
 	if in.Name == nil {
 		return nil, validateName("")
 	}
@@ -255,7 +244,7 @@ func (s *Service) putParameter(call *awsapi.Call, in putParameterInput) (any, er
 	return map[string]any{"Version": ver, "Tier": "Standard"}, nil
 }
 
-func (s *Service) deleteParameter(call *awsapi.Call, in deleteParameterInput) (any, error) {
+func (s *Service) deleteParameter(call *awsapi.Call, in *deleteParameterInput) (any, error) {
 	if in.Name == nil {
 		return nil, validateName("")
 	}
