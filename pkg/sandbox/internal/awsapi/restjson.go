@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -224,6 +225,38 @@ func hasQuery(q, want url.Values) bool {
 		}
 	}
 	return true
+}
+
+// RESTRequest is an authenticated REST-JSON request matched to its
+// operation: the call (Action set), the operation, its path labels and body.
+type RESTRequest struct {
+	Call   *Call
+	Op     *RESTOperation
+	Labels map[string]string
+	Body   []byte
+}
+
+// Read opens a REST-JSON request: it needs the router's authenticated
+// call, matches the operation (setting call.Action) and reads the body. When
+// one of those fails it writes the error and returns false.
+func (s *RESTJSON) Read(w http.ResponseWriter, r *http.Request) (*RESTRequest, bool) {
+	call := CallFrom(r.Context())
+	if call == nil || call.Caller == nil {
+		WriteRESTJSONError(w, call, Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
+		return nil, false
+	}
+	op, labels, err := s.Match(r)
+	if err != nil {
+		WriteRESTJSONError(w, call, err)
+		return nil, false
+	}
+	call.Action = op.Name
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		WriteRESTJSONError(w, call, Errorf(http.StatusBadRequest, s.malformed, "read request body: %v", err))
+		return nil, false
+	}
+	return &RESTRequest{Call: call, Op: op, Labels: labels, Body: body}, true
 }
 
 // Decode reads an operation's JSON body into v. Members the operation does

@@ -13,7 +13,6 @@
 package lambda
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -258,23 +257,12 @@ var handlers = map[string]handler{
 
 // ServeHTTP serves one authenticated REST-JSON request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil || call.Caller == nil {
-		awsapi.WriteRESTJSONError(w, call, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
+	req, ok := routes.Read(w, r)
+	if !ok {
 		return
 	}
-	op, labels, err := routes.Match(r)
-	if err != nil {
-		awsapi.WriteRESTJSONError(w, call, err)
-		return
-	}
-	call.Action = op.Name
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		awsapi.WriteRESTJSONError(w, call, awsapi.Errorf(http.StatusBadRequest, "InvalidRequestContentException", "read request body: %v", err))
-		return
-	}
-	q := &request{r: r, op: op, labels: labels, body: body}
+	call, op := req.Call, req.Op
+	q := &request{r: r, op: op, labels: req.Labels, body: req.Body}
 	if op.Name == "Invoke" {
 		s.serveInvoke(w, call, q)
 		return

@@ -10,7 +10,6 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -138,28 +137,17 @@ var handlers = map[string]handler{
 
 // ServeHTTP serves one authenticated REST-JSON request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := awsapi.CallFrom(r.Context())
-	if call == nil || call.Caller == nil {
-		awsapi.WriteRESTJSONError(w, call, awsapi.Errorf(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
+	req, ok := routes.Read(w, r)
+	if !ok {
 		return
 	}
-	op, labels, err := routes.Match(r)
-	if err != nil {
-		awsapi.WriteRESTJSONError(w, call, err)
-		return
-	}
-	call.Action = op.Name
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		awsapi.WriteRESTJSONError(w, call, awsapi.Errorf(http.StatusBadRequest, "ValidationException", "read request body: %v", err))
-		return
-	}
+	call, op, body := req.Call, req.Op, req.Body
 	var members map[string]json.RawMessage
 	if err := routes.Decode(op, body, &members); err != nil {
 		awsapi.WriteRESTJSONError(w, call, err)
 		return
 	}
-	out, err := handlers[op.Name](s, call, request{name: labels["Name"], query: r.URL.Query(), body: body})
+	out, err := handlers[op.Name](s, call, request{name: req.Labels["Name"], query: r.URL.Query(), body: body})
 	if err != nil {
 		awsapi.WriteRESTJSONError(w, call, err)
 		return
