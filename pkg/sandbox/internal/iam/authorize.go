@@ -32,6 +32,8 @@ func (s *Store) Authorize(call *awsapi.Call, action string, res awsapi.Resource,
 		resAccount = caller.Account
 	}
 	req := &policy.Request{Action: action, Resource: res.ARN, Context: s.requestContext(call, caller, extra)}
+	// CDK's bootstrap roles allow their S3 actions only on buckets of their own account.
+	req.Context.Set("aws:ResourceAccount", resAccount)
 
 	s.mu.RLock()
 	identity := s.identityDecision(caller, req)
@@ -55,6 +57,9 @@ func (s *Store) authorizeAnonymous(call *awsapi.Call, action string, res awsapi.
 			if call != nil {
 				ctx = s.requestContext(call, &awsapi.Caller{}, extra)
 			}
+			if res.Account != "" {
+				ctx.Set("aws:ResourceAccount", res.Account)
+			}
 			req := &policy.Request{Principal: &policy.Principal{Anonymous: true}, Action: action, Resource: res.ARN, Context: ctx}
 			if rp.Evaluate(req) == policy.Allow {
 				return nil
@@ -71,6 +76,9 @@ func (s *Store) authorizeService(call *awsapi.Call, action string, res awsapi.Re
 		if rp, err := policy.Parse(res.Policy, policy.Any); err == nil {
 			req := &policy.Request{Principal: &policy.Principal{Service: call.Caller.Service}, Action: action, Resource: res.ARN,
 				Context: s.requestContext(call, &awsapi.Caller{}, extra)}
+			if res.Account != "" {
+				req.Context.Set("aws:ResourceAccount", res.Account)
+			}
 			if rp.Evaluate(req) == policy.Allow {
 				return nil
 			}

@@ -190,3 +190,25 @@ func TestConditionContext(t *testing.T) {
 		})
 	}
 }
+
+// CDK's file-publishing role allows S3 actions only where aws:ResourceAccount
+// is its own account: its bucket, not a bucket elsewhere that grants it.
+func TestResourceAccountCondition(t *testing.T) {
+	s, _ := newTestStore(t)
+	if _, _, err := s.CreateRole(prod, RoleSpec{Name: "Publisher", AssumeRolePolicy: trustDoc(`"222222222222"`, ""),
+		Policies: map[string]string{"own": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*",` +
+			`"Condition":{"StringEquals":{"aws:ResourceAccount":["222222222222"]}}}]}`}}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.AssumeRole(rootCall(t, s, prod), AssumeRoleInput{RoleARN: "arn:aws:iam::222222222222:role/Publisher", SessionName: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := sessionCall(t, s, sess)
+	if err := s.Authorize(call, "s3:PutObject", awsapi.Resource{ARN: "arn:aws:s3:::own/k", Account: prod}, nil); err != nil {
+		t.Errorf("own account's bucket: %v", err)
+	}
+	grant := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"s3:PutObject","Resource":"*"}]}`
+	err = s.Authorize(call, "s3:PutObject", awsapi.Resource{ARN: "arn:aws:s3:::other/k", Account: master, Policy: grant}, nil)
+	wantCode(t, err, 403, "AccessDenied")
+}
