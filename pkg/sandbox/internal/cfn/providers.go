@@ -75,6 +75,9 @@ func providerFor(typ string) *provider {
 	if p := providers[typ]; p != nil {
 		return p
 	}
+	if isCustomType(typ) {
+		return customResourceProvider
+	}
 	return genericProvider
 }
 
