@@ -28,9 +28,16 @@ func (s *Store) PassRole(call *awsapi.Call, roleARN, service string) error {
 // the identity the service then acts as, whose permissions are the role's,
 // or false when the role cannot be assumed.
 func (s *Store) AssumeServiceRole(roleARN, service, sessionName string) (awsapi.Caller, bool) {
+	return s.AssumeServiceRoleFrom(roleARN, service, sessionName, nil)
+}
+
+// AssumeServiceRoleFrom is AssumeServiceRole for a service acting for one of
+// its resources: source holds the condition keys it sends (aws:SourceAccount,
+// aws:SourceArn), which trust policies test against the confused deputy.
+func (s *Store) AssumeServiceRoleFrom(roleARN, service, sessionName string, source map[string]string) (awsapi.Caller, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	a, r, ok := s.serviceTrusted(roleARN, service, nil)
+	a, r, ok := s.serviceTrusted(roleARN, service, source)
 	if !ok {
 		return awsapi.Caller{}, false
 	}

@@ -121,7 +121,7 @@ func (s *Service) fire(sc *schedule, at time.Time) Invocation {
 	t := *sc.in.Target
 	arn := sc.arn
 	deleteAfter := sc.in.ActionAfterCompletion == "DELETE" && sc.expr.Kind == schedexpr.At
-	region := sc.group.key.region
+	group := sc.group.key
 	s.mu.Unlock()
 
 	executionID := awsapi.NewUUID()
@@ -130,7 +130,7 @@ func (s *Service) fire(sc *schedule, at time.Time) Invocation {
 		input = contextAttributes(*t.Input, arn, at, executionID)
 	}
 	inv := Invocation{ScheduleARN: arn, TargetARN: t.Arn, Input: input, ScheduledTime: at, Time: s.now()}
-	inv.Result, inv.Err = s.invoke(t, region, input)
+	inv.Result, inv.Err = s.invoke(t, group, input)
 	if inv.Err != nil {
 		s.log.Warn("scheduler invocation failed", "schedule", arn, "target", t.Arn, "error", inv.Err)
 	}
@@ -143,9 +143,13 @@ func (s *Service) fire(sc *schedule, at time.Time) Invocation {
 	return inv
 }
 
-// invoke calls the target as a session of its role.
-func (s *Service) invoke(t target, region, input string) (string, error) {
-	caller, ok := s.opts.Roles.AssumeServiceRole(t.RoleArn, ServicePrincipal, awsapi.NewUUID())
+// invoke calls the target as a session of its role. As on AWS, Scheduler
+// names the schedule's group and account as the source (CDK's target roles
+// trust it only for them).
+func (s *Service) invoke(t target, group groupKey, input string) (string, error) {
+	region := group.region
+	source := map[string]string{"aws:SourceAccount": group.account, "aws:SourceArn": group.arn()}
+	caller, ok := s.opts.Roles.AssumeServiceRoleFrom(t.RoleArn, ServicePrincipal, awsapi.NewUUID(), source)
 	if !ok {
 		return "", fmt.Errorf("%s cannot assume the target's role %s: the role does not exist or does not trust it", ServicePrincipal, t.RoleArn)
 	}

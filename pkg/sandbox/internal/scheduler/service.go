@@ -28,9 +28,11 @@ const ServicePrincipal = "scheduler.amazonaws.com"
 type Roles interface {
 	// PassRole authorizes the caller to hand roleARN to service (iam:PassRole).
 	PassRole(call *awsapi.Call, roleARN, service string) error
-	// AssumeServiceRole returns the identity service acts as in roleARN; false
-	// when the role does not exist or does not trust service.
-	AssumeServiceRole(roleARN, service, sessionName string) (awsapi.Caller, bool)
+	// AssumeServiceRoleFrom returns the identity service acts as in
+	// roleARN, sending the source condition keys (aws:SourceAccount,
+	// aws:SourceArn); false when the role does not exist or does not trust
+	// service with them.
+	AssumeServiceRoleFrom(roleARN, service, sessionName string, source map[string]string) (awsapi.Caller, bool)
 }
 
 // ExecutionStarter starts Step Functions executions (the sandbox's Step Functions).
