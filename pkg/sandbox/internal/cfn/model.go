@@ -222,9 +222,15 @@ func (r *region) live(nameOrID string) (*stack, error) {
 	return st, nil
 }
 
-// addEvent records a stack event. s.mu must be held.
+// addEvent records a stack event. s.mu must be held. A stack's events are
+// at least a millisecond apart, as CloudFormation's are: resource events'
+// IDs hold the time to the millisecond and must be unique (the CDK CLI stops
+// reading events at one it has seen), and clients order events by time.
 func (s *Service) addEvent(st *stack, logicalID, physicalID, typ, status, reason, token string) {
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if n := len(st.events); n > 0 && !now.After(st.events[n-1].at) {
+		now = st.events[n-1].at.Add(time.Millisecond)
+	}
 	id := newUUID()
 	if logicalID != st.name || typ != stackType {
 		id = logicalID + "-" + status + "-" + now.Format("2006-01-02T15:04:05.000Z")
