@@ -12,16 +12,15 @@ package cdkcli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/stackerless/stackerless/pkg/sandbox"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/asl"
 	"github.com/stackerless/stackerless/pkg/sandbox/sandboxtest"
 )
 
@@ -91,6 +90,10 @@ func (c *CLI) Environment() string {
 // Env is the environment the CLI runs with (it holds the account's keys).
 func (c *CLI) Env() []string { return append([]string(nil), c.env...) }
 
+// Setenv adds name=value to the CLI's environment, e.g. a setting its app
+// reads when the CLI runs it to synthesize.
+func (c *CLI) Setenv(name, value string) { c.env = append(c.env, name+"="+value) }
+
 // Run runs `cdk args... --no-notices` and returns its output, stdout and
 // stderr interleaved as the user sees them. A failure's error carries the
 // output's last lines. When ctx ends, the CLI and what it started (the
@@ -120,40 +123,15 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// FindBin returns the CDK CLI's executable: node_modules/.bin/cdk under
-// $STACKERLESS_NODE_MODULES if set, else in the nearest node_modules above
-// the working directory or above this source file.
+// FindBin returns the CDK CLI's executable, node_modules/.bin/cdk, in the
+// node_modules the sandbox's Step Functions uses too: under
+// $STACKERLESS_NODE_MODULES if set, else the nearest above the working
+// directory or above the sandbox's source.
 func FindBin() (string, error) {
-	if dir := os.Getenv("STACKERLESS_NODE_MODULES"); dir != "" {
-		if bin, ok := cdkIn(dir); ok {
-			return bin, nil
-		}
-		return "", fmt.Errorf("STACKERLESS_NODE_MODULES=%s does not hold the CDK CLI (aws-cdk): run `npm ci` where package.json is", dir)
+	bin := filepath.Join(".bin", "cdk")
+	nm, err := asl.NodeModulesHolding(bin, "the CDK CLI (aws-cdk)")
+	if err != nil {
+		return "", err
 	}
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if _, file, _, ok := runtime.Caller(0); ok {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for {
-			if bin, ok := cdkIn(filepath.Join(dir, "node_modules")); ok {
-				return bin, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", errors.New("the CDK CLI (aws-cdk) is not installed: run `make node_modules` (npm ci) in the repository, or set STACKERLESS_NODE_MODULES")
-}
-
-func cdkIn(nodeModules string) (string, bool) {
-	bin := filepath.Join(nodeModules, ".bin", "cdk")
-	_, err := os.Stat(bin)
-	return bin, err == nil
+	return filepath.Join(nm, bin), nil
 }

@@ -40,6 +40,10 @@ func TestNewEnv(t *testing.T) {
 			}
 		}
 	}
+	cli.Setenv("APP_SETTING", "x")
+	if !slices.Contains(cli.Env(), "APP_SETTING=x") {
+		t.Errorf("Setenv: env lacks APP_SETTING=x")
+	}
 	if got, want := cli.Environment(), "aws://"+prod.ID+"/"+sb.Region(); got != want {
 		t.Errorf("Environment() = %s, want %s", got, want)
 	}

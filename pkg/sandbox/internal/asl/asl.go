@@ -79,16 +79,22 @@ func (in *Interpreter) Close() {
 	}
 }
 
-// FindNodeModules returns the node_modules directory that holds Library:
-// $STACKERLESS_NODE_MODULES if set, else the nearest one above the working
-// directory, else the nearest one above this source file (a build from the
-// repository).
+// FindNodeModules returns the node_modules directory that holds Library
+// (see NodeModulesHolding).
 func FindNodeModules() (string, error) {
+	return NodeModulesHolding(filepath.Join(Library, "package.json"), Library)
+}
+
+// NodeModulesHolding returns the node_modules directory holding rel (a path
+// inside it) of the Node package what: $STACKERLESS_NODE_MODULES if set,
+// else the nearest one above the working directory, else the nearest one
+// above this source file (a build from the repository).
+func NodeModulesHolding(rel, what string) (string, error) {
 	if dir := os.Getenv("STACKERLESS_NODE_MODULES"); dir != "" {
-		if hasLibrary(dir) {
+		if holds(dir, rel) {
 			return dir, nil
 		}
-		return "", fmt.Errorf("STACKERLESS_NODE_MODULES=%s does not hold %s: run `npm ci` where package.json is", dir, Library)
+		return "", fmt.Errorf("STACKERLESS_NODE_MODULES=%s does not hold %s: run `npm ci` where package.json is", dir, what)
 	}
 	var starts []string
 	if wd, err := os.Getwd(); err == nil {
@@ -99,7 +105,7 @@ func FindNodeModules() (string, error) {
 	}
 	for _, dir := range starts {
 		for {
-			if nm := filepath.Join(dir, "node_modules"); hasLibrary(nm) {
+			if nm := filepath.Join(dir, "node_modules"); holds(nm, rel) {
 				return nm, nil
 			}
 			parent := filepath.Dir(dir)
@@ -109,11 +115,11 @@ func FindNodeModules() (string, error) {
 			dir = parent
 		}
 	}
-	return "", fmt.Errorf("%s is not installed: run `make node_modules` (npm ci) in the repository, or set STACKERLESS_NODE_MODULES", Library)
+	return "", fmt.Errorf("%s is not installed: run `make node_modules` (npm ci) in the repository, or set STACKERLESS_NODE_MODULES", what)
 }
 
-func hasLibrary(nodeModules string) bool {
-	_, err := os.Stat(filepath.Join(nodeModules, Library, "package.json"))
+func holds(nodeModules, rel string) bool {
+	_, err := os.Stat(filepath.Join(nodeModules, rel))
 	return err == nil
 }
 
