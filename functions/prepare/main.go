@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/stackerless/stackerless/pkg/engine"
 	"github.com/stackerless/stackerless/pkg/handlers"
 )
 
@@ -50,6 +52,9 @@ func newHandler(ctx context.Context, log *slog.Logger) (*handlers.Prepare, error
 		StateBucket:     bucket,
 		AllowedAccounts: allowed,
 		Base:            cfg,
-		Log:             log,
+		// As the CLI's default --retry-for: a stack whose AWS calls keep
+		// failing fails after ten minutes instead of looping forever.
+		Options: engine.Options{RetryFor: 10 * time.Minute},
+		Log:     log,
 	}, nil
 }

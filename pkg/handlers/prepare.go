@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,7 +78,10 @@ type Prepare struct {
 	TempDir string
 	// Limits bound the bundle; the zero value means bundle.DefaultLimits.
 	Limits bundle.Limits
-	Log    *slog.Logger
+	// Options are the engine's options for every run (the service role
+	// comes from each config).
+	Options engine.Options
+	Log     *slog.Logger
 	// Now is the clock (nil = time.Now).
 	Now func() time.Time
 }
@@ -118,11 +122,7 @@ func (h *Prepare) prepare(ctx context.Context, in PrepareInput) (*Reference, err
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	lim := h.Limits
-	if lim == (bundle.Limits{}) {
-		lim = bundle.DefaultLimits
-	}
-	m, err := s3bundle.Fetch(ctx, h.S3, req.Config, req.EnvPairs(), dir, lim)
+	m, err := s3bundle.Fetch(ctx, h.S3, req.Config, req.EnvPairs(), dir, limits(h.Limits))
 	var ue *s3bundle.Error
 	var ae *bundle.ArchiveError
 	if errors.As(err, &ue) || errors.As(err, &ae) {
@@ -193,10 +193,10 @@ func (h *Prepare) plan(ctx context.Context, req *runrequest.Request, dir string,
 	if err != nil {
 		return nil, configError(err, dir)
 	}
-	if req.Action != engine.Destroy {
-		if err := proj.Preflight(ctx, run); err != nil {
-			return nil, configError(err, dir)
-		}
+	// Start keeps the options in the run, so every Advance deploys it the
+	// same way, and preflights a build or diff as the CLI does.
+	if err := proj.Start(ctx, run, h.Options); err != nil {
+		return nil, configError(err, dir)
 	}
 	return run, nil
 }
@@ -254,6 +254,55 @@ func LoadBundle(ctx context.Context, b Bundle) (*deploy.Project, error) {
 		return nil, configError(err, b.Dir)
 	}
 	return proj, nil
+}
+
+func limits(l bundle.Limits) bundle.Limits {
+	if l == (bundle.Limits{}) {
+		return bundle.DefaultLimits
+	}
+	return l
+}
+
+// BundleLoader loads the project of a run from the bundle Prepare kept in
+// the state bucket (s3bundle.Load, hash checked) with LoadBundle: the same
+// files and rules at every step, whatever the config bucket holds now. It
+// implements Loader for Advance.
+type BundleLoader struct {
+	S3              s3bundle.ObjectGetter
+	StateBucket     string
+	Base            aws.Config
+	AllowedAccounts []string
+	// TempDir holds the unpacked bundle ("" = os.TempDir()); Limits bound
+	// it (zero = bundle.DefaultLimits).
+	TempDir string
+	Limits  bundle.Limits
+	Log     *slog.Logger
+
+	mu   sync.Mutex
+	last string // the previous bundle's directory, removed on the next Load
+}
+
+// Load unpacks the run's bundle into a new directory, which stays until the
+// next Load (the project reads its templates while the step runs), and
+// loads the project.
+func (l *BundleLoader) Load(ctx context.Context, st *runstate.State) (*deploy.Project, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last != "" {
+		_ = os.RemoveAll(l.last)
+		l.last = ""
+	}
+	dir, err := os.MkdirTemp(l.TempDir, "run-")
+	if err != nil {
+		return nil, fmt.Errorf("load bundle of run %s: %w", st.RunID, err)
+	}
+	l.last = dir
+	m, err := s3bundle.Load(ctx, l.S3, l.StateBucket, runstate.RunPrefix(st.RunID), dir, limits(l.Limits))
+	if err != nil {
+		return nil, fmt.Errorf("load bundle of run %s: %w", st.RunID, err)
+	}
+	env := (&runrequest.Request{Environment: st.Request.Environment}).EnvPairs()
+	return LoadBundle(ctx, Bundle{Dir: dir, Manifest: m, Env: env, Base: l.Base, AllowedAccounts: l.AllowedAccounts, Log: l.Log})
 }
 
 // configError makes a config or usage error a ConfigError, its message

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/stackerless/stackerless/pkg/bundle"
 	"github.com/stackerless/stackerless/pkg/bundle/s3bundle"
+	"github.com/stackerless/stackerless/pkg/engine"
 	"github.com/stackerless/stackerless/pkg/handlers"
 	"github.com/stackerless/stackerless/pkg/runstate"
 	"github.com/stackerless/stackerless/pkg/sandbox"
@@ -387,5 +390,39 @@ func TestPrepareLockAndFreeze(t *testing.T) {
 	ref, err = e.prepare(schedule, e.execution())
 	if err != nil || ref.Status != handlers.StatusSkipped || !strings.Contains(ref.Reason, "schedule nightly skipped: deployments are frozen by alice") {
 		t.Errorf("scheduled run while frozen = %+v, %v; want skipped", ref, err)
+	}
+}
+
+// Advance's loader reads the bundle Prepare kept, with the run's
+// environment, whatever is uploaded later; the run keeps Prepare's options.
+func TestBundleLoaderReadsThePreparedBundle(t *testing.T) {
+	e := newPrepareEnv(t)
+	e.h.Options = engine.Options{RetryFor: 7 * time.Minute, MaxParallel: 3}
+	e.put("demo.zip", e.bundleZip(map[string]string{"stacker.yaml": goodConfig + "service_role: arn:aws:iam::111111111111:role/cfn\n"}))
+	ref, err := e.prepare(`{"action":"build","config":"s3://configs/demo.zip","environment":{"namespace":"blue"}}`, e.execution())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A later upload changes nothing for the run.
+	e.put("demo.zip", e.bundleZip(map[string]string{"stacker.yaml": strings.Replace(goodConfig, "vpc", "net", -1)}))
+	st, _, err := e.store.LoadState(t.Context(), ref.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (engine.Options{RetryFor: 7 * time.Minute, MaxParallel: 3, ServiceRole: "arn:aws:iam::111111111111:role/cfn"}); st.Run.Options != want {
+		t.Errorf("run options %+v, want %+v", st.Run.Options, want)
+	}
+	l := &handlers.BundleLoader{S3: e.s3, StateBucket: stateBucket, Base: e.h.Base, AllowedAccounts: e.h.AllowedAccounts, TempDir: t.TempDir()}
+	for range 2 {
+		proj, err := l.Load(t.Context(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if proj.Config.Namespace != "blue" || proj.Config.Stack("vpc") == nil || proj.Config.Stack("net") != nil {
+			t.Errorf("loaded namespace %q, stacks %v", proj.Config.Namespace, proj.Config.Stacks)
+		}
+	}
+	if dirs, _ := os.ReadDir(l.TempDir); len(dirs) != 1 {
+		t.Errorf("%d bundle directories after two loads, want the last one only", len(dirs))
 	}
 }
