@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -74,14 +73,10 @@ type fireDelivery struct {
 	Error  string `json:",omitempty"`
 }
 
-type adminAction func(a adminService, call *awsapi.Call, body []byte) (any, error)
-
-var adminActions = map[string]adminAction{"Fire": adminService.fire}
+var adminActions = map[string]awsapi.JSONAction[adminService]{"Fire": adminService.fire}
 
 func (a adminService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	awsapi.ServeJSON(adminDescriptor, w, r, adminActions, func(h adminAction, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
-		return h(a, call, body)
-	})
+	awsapi.ServeJSONActions(adminDescriptor, w, r, a, adminActions)
 }
 
 func (a adminService) fire(call *awsapi.Call, body []byte) (any, error) {

@@ -86,6 +86,16 @@ func ServeJSON[H any](d *Descriptor, w http.ResponseWriter, r *http.Request, han
 	writeJSON(w, call, d.Protocol, out)
 }
 
+// JSONAction is an action of a JSON service S that needs no context.
+type JSONAction[S any] func(s S, call *Call, body []byte) (any, error)
+
+// ServeJSONActions is ServeJSON for a service s whose actions are JSONActions.
+func ServeJSONActions[S any](d *Descriptor, w http.ResponseWriter, r *http.Request, s S, actions map[string]JSONAction[S]) {
+	ServeJSON(d, w, r, actions, func(h JSONAction[S], _ context.Context, call *Call, body []byte) (any, error) {
+		return h(s, call, body)
+	})
+}
+
 // UnknownOperation is the error for an action the sandbox's service d does not serve.
 func UnknownOperation(d *Descriptor, action string) *Error {
 	return Errorf(http.StatusBadRequest, "UnknownOperationException", "The sandbox's %s does not support the operation %s.", d.Title, action)
@@ -102,7 +112,7 @@ func Unmarshal(body []byte, v any) error {
 
 // Decoded adapts a handler of a typed input to one of the raw body: the
 // body is decoded into a fresh In (a malformed one is a SerializationException).
-func Decoded[S, In any](fn func(s S, call *Call, in *In) (any, error)) func(s S, call *Call, body []byte) (any, error) {
+func Decoded[S, In any](fn func(s S, call *Call, in *In) (any, error)) JSONAction[S] {
 	return func(s S, call *Call, body []byte) (any, error) {
 		in := new(In)
 		if err := Unmarshal(body, in); err != nil {

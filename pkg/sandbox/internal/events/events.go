@@ -133,7 +133,7 @@ func (s *Service) Deliveries() []Delivery {
 	return append([]Delivery(nil), s.deliveries...)
 }
 
-type handler func(s *Service, call *awsapi.Call, body []byte) (any, error)
+type handler = awsapi.JSONAction[*Service]
 
 var handlers = map[string]handler{
 	"PutEvents":         (*Service).putEvents,
@@ -155,9 +155,7 @@ var handlers = map[string]handler{
 
 // ServeHTTP serves one authenticated JSON 1.1 request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	awsapi.ServeJSON(Descriptor, w, r, handlers, func(h handler, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
-		return h(s, call, body)
-	})
+	awsapi.ServeJSONActions(Descriptor, w, r, s, handlers)
 }
 
 // Do performs one API action for another part of the sandbox

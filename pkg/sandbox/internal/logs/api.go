@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,12 +12,10 @@ import (
 
 // ServeHTTP serves one authenticated JSON 1.1 request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	awsapi.ServeJSON(Descriptor, w, r, handlers, func(h handler, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
-		return h(s, call, body)
-	})
+	awsapi.ServeJSONActions(Descriptor, w, r, s, handlers)
 }
 
-type handler func(s *Service, call *awsapi.Call, body []byte) (any, error)
+type handler = awsapi.JSONAction[*Service]
 
 var handlers = map[string]handler{
 	"CreateLogGroup":        awsapi.Decoded((*Service).createLogGroup),

@@ -4,7 +4,6 @@
 package ssm
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -49,12 +48,10 @@ func New(authz awsapi.Authorizer) *Service {
 
 // ServeHTTP serves one authenticated JSON 1.1 request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	awsapi.ServeJSON(Descriptor, w, r, handlers, func(h handler, _ context.Context, call *awsapi.Call, body []byte) (any, error) {
-		return h(s, call, body)
-	})
+	awsapi.ServeJSONActions(Descriptor, w, r, s, handlers)
 }
 
-type handler func(s *Service, call *awsapi.Call, body []byte) (any, error)
+type handler = awsapi.JSONAction[*Service]
 
 var handlers = map[string]handler{
 	"GetParameter":    awsapi.Decoded((*Service).getParameter),
