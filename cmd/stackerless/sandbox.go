@@ -37,7 +37,7 @@ func newSandboxCommand() *cobra.Command {
 	f := sandboxFlags{listen: def.Listen, httpsListen: defaultHTTPSListen, accounts: strings.Join(names, ","), stackDuration: def.StackDuration}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
-		Short: "Run a local multi-account AWS (STS, IAM, S3, CloudFormation, SSM, EventBridge)",
+		Short: "Run a local multi-account AWS (STS, IAM, S3, CloudFormation, SSM, EventBridge, Scheduler, Step Functions, Lambda, Logs)",
 		Long: `Run a local AWS that speaks the real wire protocols, for tests and demos.
 Every account gets fresh root keys, printed at start. Stop it with Ctrl-C.
 It serves plain HTTP and HTTPS; the HTTPS certificate is signed by a CA made
@@ -48,7 +48,11 @@ SigV4 name: sts, iam, s3, cloudformation, ssm, events), e.g.
   --throttle cloudformation:DescribeStacks=0.3 --server-errors 's3:*=5%' --latency '*=50ms'
 The -after forms let the call take effect and then replace its response (a
 lost response: the client retries a call that already acted), e.g.
-  --server-errors-after cloudformation:CreateStack=0.5`,
+  --server-errors-after cloudformation:CreateStack=0.5
+--throttle-lambda NAME=N throttles the next N synchronous invocations of a
+function (a Step Functions Task sees Lambda.TooManyRequestsException).
+
+Fire a schedule of a running sandbox now with 'stackerless sandbox fire ARN'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd, f) },
 	}
