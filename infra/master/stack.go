@@ -109,17 +109,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		AssumedBy:   awsiam.NewServicePrincipal(str("lambda.amazonaws.com"), nil),
 		Description: str("stackerless's Lambdas: run state, configs, and the Stacker roles of the allowed accounts"),
 	})
+	// Reading covers versions and the bucket's versioning (s3:GetBucket*).
 	configBucket.GrantRead(deployer, nil)
-	configBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        str("DeployerReadsVersioning"),
-		Principals: &[]awsiam.IPrincipal{deployer},
-		Actions:    jsii.Strings("s3:GetBucketVersioning", "s3:ListBucketVersions"),
-		Resources:  &[]*string{configBucket.BucketArn()},
-	}))
-	deployer.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("s3:GetBucketVersioning", "s3:ListBucketVersions"),
-		Resources: &[]*string{configBucket.BucketArn()},
-	}))
 	stateBucket.GrantReadWrite(deployer, nil)
 	stateBucket.GrantDelete(deployer, nil)
 	templateBucket.GrantReadWrite(deployer, nil)
