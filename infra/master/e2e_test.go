@@ -94,13 +94,16 @@ func TestEndToEnd(t *testing.T) {
 		d.checkReport(ctx, t, last, "succeeded")
 	})
 
-	t.Run("invalid config", func(t *testing.T) {
-		out, err := d.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(d.outs[master.OutputStateMachineArn]),
-			Input: aws.String(`{"action":"build","config":"s3://` + d.outs[master.OutputConfigBucket] + `/missing.yaml"}`)})
-		if err != nil {
-			t.Fatal(err)
+	t.Run("console", func(t *testing.T) {
+		last, _ := d.follow(ctx, t, d.start(ctx, t, `{"action":"diff","config":"s3://`+d.outs[master.OutputConfigBucket]+`/stacker.yaml"}`))
+		if last.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("console run ended %s: %s %s", last.Status, aws.ToString(last.Error), aws.ToString(last.Cause))
 		}
-		last, _ := d.follow(ctx, t, aws.ToString(out.ExecutionArn))
+		d.checkReport(ctx, t, last, "succeeded")
+	})
+
+	t.Run("invalid config", func(t *testing.T) {
+		last, _ := d.follow(ctx, t, d.start(ctx, t, `{"action":"build","config":"s3://`+d.outs[master.OutputConfigBucket]+`/missing.yaml"}`))
 		if last.Status != sfntypes.ExecutionStatusFailed || aws.ToString(last.Error) != "ConfigError" || !strings.Contains(aws.ToString(last.Cause), "missing.yaml") {
 			t.Errorf("execution for a missing config: %s %s %s", last.Status, aws.ToString(last.Error), aws.ToString(last.Cause))
 		}
@@ -199,6 +202,16 @@ func (d *deployment) put(ctx context.Context, t *testing.T, bucket, key string, 
 		Body: strings.NewReader(string(body))}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// start starts an execution with input, as the console does.
+func (d *deployment) start(ctx context.Context, t *testing.T, input string) string {
+	t.Helper()
+	out, err := d.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(d.outs[master.OutputStateMachineArn]), Input: aws.String(input)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.ExecutionArn)
 }
 
 // executionsWith counts the state machine's executions whose input matches.
