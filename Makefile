@@ -61,3 +61,9 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+## synth: the master app's CloudFormation template in infra/cdk.out (offline), from infra/settings.json
+## and the functions `make functions` builds.
+.PHONY: synth
+synth: functions
+	cd infra && CDK_OUTDIR=cdk.out $(GO) run .
