@@ -6,42 +6,22 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/stackerless/stackerless/functions/internal/lambdaenv"
 	"github.com/stackerless/stackerless/pkg/handlers"
 	"github.com/stackerless/stackerless/pkg/runstate"
 )
 
 func main() {
-	log := slog.New(lambdacontext.NewLogHandler())
-	h, err := newHandler(context.Background(), log)
-	if err != nil {
-		log.Error("continue cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
-
-func newHandler(ctx context.Context, log *slog.Logger) (*handlers.Continue, error) {
-	bucket := os.Getenv("STATE_BUCKET")
-	if bucket == "" {
-		return nil, fmt.Errorf("STATE_BUCKET is not set")
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return &handlers.Continue{
-		Store:      &runstate.Store{S3: s3.NewFromConfig(cfg), Bucket: bucket},
-		Executions: sfn.NewFromConfig(cfg),
-		Log:        log,
-	}, nil
+	lambdaenv.Start("continue", func(_ context.Context, env lambdaenv.Env) (any, error) {
+		h := &handlers.Continue{
+			Store:      &runstate.Store{S3: s3.NewFromConfig(env.AWS), Bucket: env.StateBucket},
+			Executions: sfn.NewFromConfig(env.AWS),
+			Log:        env.Log,
+		}
+		return h.Handle, nil
+	})
 }
