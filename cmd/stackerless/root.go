@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/stackerless/stackerless/pkg/engine"
+	"github.com/stackerless/stackerless/pkg/runstate"
 )
 
 // newRootCommand builds the stackerless command tree; each verb lives in its
@@ -35,6 +36,14 @@ func newRootCommand() *cobra.Command {
 		newGraphCommand(),
 		newSandboxCommand(),
 		newDemoCommand(),
+		newSubmitCommand(),
+		newWatchCommand(),
+		newRunsCommand(),
+		newReportCommand(),
+		newDecisionCommand(runstate.Approve, "Approve the change set of a stack waiting in a run"),
+		newDecisionCommand(runstate.Reject, "Reject the change set of a stack waiting in a run (the stack fails)"),
+		newFreezeCommand(),
+		newUnfreezeCommand(),
 	)
 	return root
 }
