@@ -30,17 +30,14 @@ func newRunsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ids, err := listRuns(ctx, dep)
+			states, err := recentRuns(ctx, dep, limit)
 			if err != nil {
 				return err
 			}
-			if limit > 0 && len(ids) > limit {
-				ids = ids[len(ids)-limit:]
-			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "RUN\tTRIGGER\tCONFIG\tVERSION\tSTATUS\tDURATION")
-			for i := len(ids) - 1; i >= 0; i-- { // newest first
-				row, err := runRow(ctx, dep, ids[i])
+			for _, st := range states {
+				row, err := runRow(ctx, dep, st)
 				if err != nil {
 					return err
 				}
@@ -56,11 +53,8 @@ func newRunsCommand() *cobra.Command {
 
 // runRow is one run's line of runs: how it ended once reported, else
 // where its engine stands.
-func runRow(ctx context.Context, d *deployment, runID string) (string, error) {
-	st, err := d.loadRun(ctx, runID)
-	if err != nil {
-		return "", err
-	}
+func runRow(ctx context.Context, d *deployment, st *runstate.State) (string, error) {
+	runID := st.RunID
 	status, end := string(st.Run.Outcome().Status), time.Now()
 	rep, err := readReport(ctx, d, runID)
 	switch {

@@ -77,7 +77,9 @@ Outputs:
 		t.Fatal(err)
 	}
 	if err := cloudformation.NewStackCreateCompleteWaiter(cf).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("Stackerless")}, time.Minute,
-		func(o *cloudformation.StackCreateCompleteWaiterOptions) { o.MinDelay, o.MaxDelay = 10*time.Millisecond, 100*time.Millisecond }); err != nil {
+		func(o *cloudformation.StackCreateCompleteWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 10*time.Millisecond, 100*time.Millisecond
+		}); err != nil {
 		t.Fatal(err)
 	}
 	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})

@@ -49,14 +49,14 @@ func newWatchCommand() *cobra.Command {
 			}
 			var runID string
 			if latest {
-				ids, err := listRuns(ctx, dep)
+				states, err := recentRuns(ctx, dep, 1)
 				if err != nil {
 					return err
 				}
-				if len(ids) == 0 {
+				if len(states) == 0 {
 					return &exitError{code: 2, err: fmt.Errorf("no runs in s3://%s", dep.stateBucket)}
 				}
-				runID = ids[len(ids)-1]
+				runID = states[0].RunID
 			} else {
 				runID = args[0]
 			}
@@ -227,8 +227,46 @@ func readReport(ctx context.Context, d *deployment, runID string) (*handlers.Run
 	return &rep, nil
 }
 
-// listRuns returns the ids of the runs in the state bucket, oldest first
-// (run ids sort by start time).
+// recentRuns reads the states of the newest n runs (n <= 0: all), newest
+// first. Run ids sort by their start second; runs started in the same second
+// are told apart by their states' creation times.
+func recentRuns(ctx context.Context, d *deployment, n int) ([]*runstate.State, error) {
+	ids, err := listRuns(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	cut := 0
+	if n > 0 && len(ids) > n {
+		cut = len(ids) - n
+		// Keep every run of the cut's second: any of them may be newer.
+		for cut > 0 && secondOf(ids[cut-1]) == secondOf(ids[cut]) {
+			cut--
+		}
+	}
+	var states []*runstate.State
+	for _, id := range ids[cut:] {
+		st, err := d.loadRun(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, st)
+	}
+	slices.SortStableFunc(states, func(a, b *runstate.State) int { return b.Created.Compare(a.Created) })
+	if n > 0 && len(states) > n {
+		states = states[:n]
+	}
+	return states, nil
+}
+
+// secondOf is the start second a run id carries: r-<time>-<random>.
+func secondOf(id string) string {
+	if i := strings.LastIndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	return id
+}
+
+// listRuns returns the ids of the runs in the state bucket, sorted.
 func listRuns(ctx context.Context, d *deployment) ([]string, error) {
 	keys, err := d.store.List(ctx, "runs/r-")
 	if err != nil {
