@@ -310,12 +310,17 @@ func (a *API) updateAssumeRolePolicy(call *awsapi.Call, f awsapi.Form) (any, err
 	return nil, nil
 }
 
-func (a *API) putRolePolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name, err := a.roleParam(call, f)
-	if err != nil {
-		return nil, err
+// rolePolicyParams are the RoleName (authorized) and PolicyName of an inline role policy action.
+func (a *API) rolePolicyParams(call *awsapi.Call, f awsapi.Form) (role, policyName string, err error) {
+	if role, err = a.roleParam(call, f); err != nil {
+		return "", "", err
 	}
-	policyName, err := required(f, "PolicyName", "policyName")
+	policyName, err = required(f, "PolicyName", "policyName")
+	return role, policyName, err
+}
+
+func (a *API) putRolePolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
+	name, policyName, err := a.rolePolicyParams(call, f)
 	if err != nil {
 		return nil, err
 	}
@@ -327,11 +332,7 @@ func (a *API) putRolePolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
 }
 
 func (a *API) getRolePolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name, err := a.roleParam(call, f)
-	if err != nil {
-		return nil, err
-	}
-	policyName, err := required(f, "PolicyName", "policyName")
+	name, policyName, err := a.rolePolicyParams(call, f)
 	if err != nil {
 		return nil, err
 	}
@@ -356,11 +357,7 @@ func (a *API) getRolePolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
 }
 
 func (a *API) deleteRolePolicy(call *awsapi.Call, f awsapi.Form) (any, error) {
-	name, err := a.roleParam(call, f)
-	if err != nil {
-		return nil, err
-	}
-	policyName, err := required(f, "PolicyName", "policyName")
+	name, policyName, err := a.rolePolicyParams(call, f)
 	if err != nil {
 		return nil, err
 	}
