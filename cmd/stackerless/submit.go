@@ -101,6 +101,12 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, f *submitFlags, arg stri
 	if err := d.store.CheckFreeze(ctx); err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("not uploaded: %w (stackerless unfreeze)", err)}
 	}
+	// Prepare refuses an upload while another run holds its config (unless
+	// that run's execution has ended): say so before the wait for a run.
+	if lock, _, err := d.store.ReadLock(ctx, runstate.LockKey(d.configBucket, key)); err == nil {
+		fmt.Fprintf(log, "warning: s3://%s/%s is locked by run %s since %s: the upload's run is refused while that run goes on (stackerless watch %s)\n",
+			d.configBucket, key, lock.RunID, lock.Acquired.Format(time.RFC3339), lock.RunID)
+	}
 	put, err := d.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(d.configBucket), Key: aws.String(key),
 		Body: bytes.NewReader(packed.Bytes()), ContentType: aws.String("application/gzip")})
 	if err != nil {
@@ -111,8 +117,12 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, f *submitFlags, arg stri
 	if version == "" || version == "null" {
 		return fmt.Errorf("config bucket %s is not versioned: no run can be pinned to the upload", d.configBucket)
 	}
-	rec, err := awaitRun(ctx, d, runstate.Source{Bucket: d.configBucket, Key: key, VersionID: version}, f.startTimeout)
+	deadline := time.Now().Add(f.startTimeout)
+	rec, err := awaitRun(ctx, d, runstate.Source{Bucket: d.configBucket, Key: key, VersionID: version}, deadline)
 	if err != nil {
+		return err
+	}
+	if err := awaitState(ctx, d, rec, deadline); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "Started run %s\n", rec.RunID)
@@ -360,9 +370,9 @@ func (o localObject) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...fu
 
 // awaitRun waits for the run the upload of src starts: Prepare records it
 // under runs/by-version before anything else.
-func awaitRun(ctx context.Context, d *deployment, src runstate.Source, timeout time.Duration) (runstate.VersionRecord, error) {
+func awaitRun(ctx context.Context, d *deployment, src runstate.Source, deadline time.Time) (runstate.VersionRecord, error) {
 	key := runstate.VersionKey(src.Bucket, src.Key, src.VersionID)
-	deadline := time.Now().Add(timeout)
+	timeout := time.Until(deadline).Round(time.Millisecond)
 	for {
 		obj, err := d.store.Get(ctx, key)
 		if err == nil {
@@ -379,10 +389,40 @@ func awaitRun(ctx context.Context, d *deployment, src runstate.Source, timeout t
 			return runstate.VersionRecord{}, fmt.Errorf("no run started for s3://%s/%s within %s: the upload may not match the deployment's prefix and suffixes, or Prepare refused it (see the state machine's executions)",
 				src.Bucket, path.Clean(src.Key), timeout)
 		}
-		select {
-		case <-ctx.Done():
-			return runstate.VersionRecord{}, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		if err := pause(ctx); err != nil {
+			return runstate.VersionRecord{}, err
 		}
+	}
+}
+
+// awaitState waits for the state of the run Prepare recorded: Prepare
+// claims the version before it takes the config's lock, so a run refused
+// for the lock (or failing after the claim) has a record and no state.
+func awaitState(ctx context.Context, d *deployment, rec runstate.VersionRecord, deadline time.Time) error {
+	for {
+		_, _, err := d.store.LoadState(ctx, rec.RunID)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, runstate.ErrNotFound) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no run started: Prepare named the upload's run %s but did not start it (another run holds the config, or it failed): see execution %s",
+				rec.RunID, rec.ExecutionARN)
+		}
+		if err := pause(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// pause waits between two reads of the state bucket.
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(250 * time.Millisecond):
+		return nil
 	}
 }

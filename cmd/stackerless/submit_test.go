@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stackerless/stackerless/pkg/bundle"
 	"github.com/stackerless/stackerless/pkg/bundle/s3bundle"
@@ -40,6 +41,19 @@ type fakeDeployment struct {
 
 	mu      sync.Mutex
 	refused map[string]error // version id -> Prepare's error
+	active  map[string]bool  // execution ARNs under way
+}
+
+// DescribeExecution says whether one of serve's executions is under way,
+// which is how Prepare tells a held lock from a stale one.
+func (d *fakeDeployment) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	status := sfntypes.ExecutionStatusSucceeded
+	if d.active[aws.ToString(in.ExecutionArn)] {
+		status = sfntypes.ExecutionStatusRunning
+	}
+	return &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: status}, nil
 }
 
 const (
@@ -87,12 +101,13 @@ Outputs:
 		t.Fatal(err)
 	}
 	store := &runstate.Store{S3: s3c, Bucket: testStateBucket}
-	d := &fakeDeployment{t: t, cfg: cfg, s3: s3c, refused: map[string]error{},
-		prepare: &handlers.Prepare{S3: s3c, Executions: sfn.NewFromConfig(cfg), StateBucket: testStateBucket, Base: cfg, TempDir: t.TempDir()},
+	d := &fakeDeployment{t: t, cfg: cfg, s3: s3c, refused: map[string]error{}, active: map[string]bool{},
+		prepare: &handlers.Prepare{S3: s3c, StateBucket: testStateBucket, Base: cfg, TempDir: t.TempDir()},
 		advance: &handlers.Advance{Store: store, Loader: &bundleLoader{s3: s3c, base: cfg, tmp: t.TempDir()}, PollSeconds: 1,
 			Approvers: []string{aws.ToString(who.UserId)}},
 		report: &handlers.Report{Store: store},
 	}
+	d.prepare.Executions = d
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.serve(runCtx) }()
@@ -136,6 +151,14 @@ func (d *fakeDeployment) run(ctx context.Context, key, version, arn string) {
 "time":"2026-12-02T00:00:00Z","region":"us-east-1","resources":["arn:aws:s3:::%s"],
 "detail":{"version":"0","bucket":{"name":"%s"},"object":{"key":"%s","size":1,"version-id":"%s"},"reason":"PutObject"}}`,
 		arn, testConfigBucket, testConfigBucket, key, version)
+	d.mu.Lock()
+	d.active[arn] = true
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.active, arn)
+		d.mu.Unlock()
+	}()
 	ref, err := d.prepare.Handle(ctx, handlers.PrepareInput{Input: []byte(event), ExecutionARN: arn})
 	if err != nil {
 		d.mu.Lock()
@@ -306,6 +329,8 @@ func TestSubmitApproveRejectFreeze(t *testing.T) {
 	}
 	t.Run("approve", func(t *testing.T) {
 		id := waiting(t, "dummy2.yaml")
+		c.run("", "submit", "--start-timeout", "300ms", config("dummy2.yaml")).expect(t, 1,
+			"warning: s3://stackerless-config/guarded.tar.gz is locked by run "+id, "no run started: Prepare named the upload's run")
 		c.run("", "approve", id, "nope").expect(t, 2, "has no stack nope")
 		c.run("", "approve", "-m", "looks fine", id, "vault").expect(t, 0, "Recorded approve of vault in run "+id)
 		c.run("", "watch", "--interval", "50ms", id).expect(t, 0, "vault: complete (updating existing stack)")
@@ -321,16 +346,14 @@ func TestSubmitApproveRejectFreeze(t *testing.T) {
 		file := config("dummy2.yaml")
 		c.run("", "submit", file).expect(t, 1, "frozen")
 		// An upload made some other way: its Prepare refuses it.
-		if _, err := d.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(testConfigBucket), Key: aws.String("guarded.yaml"),
-			Body: strings.NewReader("namespace: guard\nstacks: []\n")}); err != nil {
+		put, err := d.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(testConfigBucket), Key: aws.String("guarded.yaml"),
+			Body: strings.NewReader("namespace: guard\nstacks: []\n")})
+		if err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; ; i++ {
 			d.mu.Lock()
-			var refused error
-			for _, err := range d.refused {
-				refused = err
-			}
+			refused := d.refused[aws.ToString(put.VersionId)]
 			d.mu.Unlock()
 			if refused != nil {
 				var fe *handlers.FrozenError
