@@ -2,15 +2,31 @@
 GO ?= go
 BIN := bin/stackerless
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
-# Go packages; the Lambdas (functions/) join when they exist. infra/ is a Go
-# module of its own, so that building the root never compiles the CDK; lint
-# and unit cover it separately.
-PKGS := ./pkg/... ./cmd/...
+# Go packages, the Lambdas (functions/) among them. infra/ is a Go module of
+# its own, so that building the root never compiles the CDK; lint and unit
+# cover it separately.
+PKGS := ./pkg/... ./cmd/... ./functions/...
+# The Lambda functions, each a main package under functions/.
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
+HOST_ARCH := $(shell $(GO) env GOARCH)
 
-.PHONY: build test unit conformance lint bench fuzz clean demo node_modules
+.PHONY: functions build test unit conformance lint bench fuzz clean demo node_modules
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stackerless
+
+## functions: each Lambda's bootstrap binary for the provided.al2023 runtime, one folder per function
+## (a CDK code asset): dist/arm64/<name>/bootstrap for AWS (Graviton), dist/<host arch>/<name>/bootstrap
+## for the sandbox.
+functions:
+	@for arch in arm64 $(HOST_ARCH); do \
+	  for fn in $(FUNCTIONS); do \
+	    mkdir -p dist/$$arch/$$fn && \
+	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -tags lambda.norpc \
+	      -o dist/$$arch/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	  done; \
+	done
+	@ls -l dist/*/*/bootstrap
 
 ## demo: start a local AWS sandbox and deploy the cross-account example into it, step by step.
 demo: node_modules
@@ -60,7 +76,7 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
 
 ## synth: the master app's CloudFormation template in infra/cdk.out (offline), from infra/settings.json
 ## and the functions `make functions` builds.

@@ -32,6 +32,8 @@ type Stack struct {
 	Tags                  map[string]string
 	TerminationProtection bool
 	LastUpdated           time.Time
+	// Created is when the stack was created.
+	Created time.Time
 }
 
 // Parameter is one stack parameter; UsePrevious keeps the stack's current value.
@@ -132,6 +134,9 @@ func toStack(s types.Stack) *Stack {
 		Outputs:               map[string]string{},
 		Tags:                  map[string]string{},
 		TerminationProtection: aws.ToBool(s.EnableTerminationProtection),
+	}
+	if s.CreationTime != nil {
+		st.Created = *s.CreationTime
 	}
 	if s.LastUpdatedTime != nil {
 		st.LastUpdated = *s.LastUpdatedTime

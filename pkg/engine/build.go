@@ -69,7 +69,7 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 	}
 	if existing != nil {
 		st := existing.Status
-		if s.CreateUnanswered || st.InProgress() && s.Reason != "waiting" {
+		if s.CreateUnanswered || st.InProgress() && s.Reason != "waiting" || createdDuring(run, s, existing) {
 			// A retried Advance finds the operation it started itself.
 			if own, err := e.resumeOwn(ctx, run, cf, s, existing); own || err != nil {
 				return err
@@ -160,7 +160,7 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *StackState, existing *cfn.Stack) (own bool, err error) {
 	var prior *cfn.Stack
 	switch {
-	case existing.Status == "CREATE_IN_PROGRESS" || s.CreateUnanswered:
+	case existing.Status == "CREATE_IN_PROGRESS" || s.CreateUnanswered || createdDuring(run, s, existing):
 	case existing.Status == "UPDATE_IN_PROGRESS":
 		if run.Options.Interactive || s.Spec.Protected {
 			return false, nil // these go through change sets, named per attempt
@@ -197,6 +197,14 @@ func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *
 	s.StackID, s.Phase, s.OpStarted = existing.ID, PhaseUpdate, time.Now()
 	e.set(s, Submitted, reasonUpdating)
 	return true, nil
+}
+
+// createdDuring reports whether a stack that a step has not started yet was
+// created after its run started: possibly by this step in an Advance whose
+// result was lost (a Lambda killed before it saved the run), which the
+// create token tells.
+func createdDuring(run *Run, s *StackState, existing *cfn.Stack) bool {
+	return existing.Status == "CREATE_COMPLETE" && s.Attempt == 0 && !run.Started.IsZero() && existing.Created.After(run.Started)
 }
 
 func transientOnly(err error) error {
