@@ -35,7 +35,7 @@ type env struct {
 // config is an account's SDK configuration with a transport whose idle
 // connections close before the sandbox does (a connection dialled by a
 // racing request but never used would hold its Close for five seconds).
-func config(t *testing.T, sb *sandbox.Sandbox, account string) aws.Config {
+func config(t testing.TB, sb *sandbox.Sandbox, account string) aws.Config {
 	cfg := sb.AWSConfig(account)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	cfg.HTTPClient = &http.Client{Transport: tr}
@@ -43,13 +43,13 @@ func config(t *testing.T, sb *sandbox.Sandbox, account string) aws.Config {
 	return cfg
 }
 
-func newEnv(t *testing.T, dir string, base aws.Config) *env {
+func newEnv(t testing.TB, dir string, base aws.Config) *env {
 	t.Helper()
 	sb := sandboxtest.Start(t)
 	return newEnvIn(t, sb, dir, base)
 }
 
-func newEnvIn(t *testing.T, sb *sandbox.Sandbox, dir string, base aws.Config) *env {
+func newEnvIn(t testing.TB, sb *sandbox.Sandbox, dir string, base aws.Config) *env {
 	t.Helper()
 	master := config(t, sb, "master")
 	s3c := s3.NewFromConfig(master)
@@ -102,7 +102,7 @@ func (l *dirLoader) load(env map[string]string) (*deploy.Project, error) {
 
 // start plans, starts and records a run of the config as Prepare does,
 // holding the config's lock, and returns its reference.
-func (e *env) start(t *testing.T, action engine.Action, env map[string]string) handlers.Reference {
+func (e *env) start(t testing.TB, action engine.Action, env map[string]string) handlers.Reference {
 	t.Helper()
 	ctx := t.Context()
 	proj, err := e.loader.load(env)
@@ -134,7 +134,7 @@ func (e *env) start(t *testing.T, action engine.Action, env map[string]string) h
 
 // drive calls Advance until the run is done or waits for approval, with
 // short pauses in place of wait_seconds, and returns the last reference.
-func (e *env) drive(t *testing.T, ref handlers.Reference) handlers.Reference {
+func (e *env) drive(t testing.TB, ref handlers.Reference) handlers.Reference {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -154,7 +154,7 @@ func (e *env) drive(t *testing.T, ref handlers.Reference) handlers.Reference {
 }
 
 // seedDir copies the repository's cross-account example into a directory.
-func seedDir(t *testing.T) string {
+func seedDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []string{"stacker.yaml", ".aws/config", "templates/stacker-bucket.yaml", "templates/stacker-role.yaml"} {
@@ -175,7 +175,7 @@ func seedDir(t *testing.T) string {
 
 // bootstrapStackerRoles deploys templates/stacker-role.yaml in every
 // account, as the seed README's first step.
-func bootstrapStackerRoles(t *testing.T, sb *sandbox.Sandbox) {
+func bootstrapStackerRoles(t testing.TB, sb *sandbox.Sandbox) {
 	t.Helper()
 	ctx := t.Context()
 	body, err := os.ReadFile(filepath.Join("..", "..", "templates", "stacker-role.yaml"))
@@ -198,7 +198,7 @@ func bootstrapStackerRoles(t *testing.T, sb *sandbox.Sandbox) {
 }
 
 // mfaSession is master's root with MFA, what the seed's Stacker role trusts.
-func mfaSession(t *testing.T, sb *sandbox.Sandbox) aws.Config {
+func mfaSession(t testing.TB, sb *sandbox.Sandbox) aws.Config {
 	t.Helper()
 	master, _ := sb.Account("master")
 	out, err := sts.NewFromConfig(config(t, sb, "master")).GetSessionToken(t.Context(), &sts.GetSessionTokenInput{

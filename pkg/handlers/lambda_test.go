@@ -29,13 +29,13 @@ import (
 // sandbox's Lambda under one deployer role, which the accounts' Stacker
 // roles admit (stacker-role.yaml's DeployerRoleArn).
 type functionsEnv struct {
-	t      *testing.T
+	t      testing.TB
 	sb     *sandbox.Sandbox
 	lambda *lambda.Client
 	s3     *s3.Client
 }
 
-func newFunctionsEnv(t *testing.T) *functionsEnv {
+func newFunctionsEnv(t testing.TB) *functionsEnv {
 	t.Helper()
 	sb := sandboxtest.Start(t)
 	ctx := t.Context()
@@ -84,7 +84,7 @@ func newFunctionsEnv(t *testing.T) *functionsEnv {
 
 // bootstrapRoles deploys stacker-role.yaml in every account, admitting the
 // deployer role.
-func bootstrapRoles(t *testing.T, sb *sandbox.Sandbox, deployer string) {
+func bootstrapRoles(t testing.TB, sb *sandbox.Sandbox, deployer string) {
 	t.Helper()
 	body, err := os.ReadFile(filepath.Join("..", "..", "templates", "stacker-role.yaml"))
 	if err != nil {
@@ -134,7 +134,7 @@ func (e *functionsEnv) invoke(fn string, in any, out any) (errorType string) {
 }
 
 // seedZip is the seed example as an uploaded bundle.
-func seedZip(t *testing.T) []byte {
+func seedZip(t testing.TB) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range []string{"stacker.yaml", ".aws/config", "templates/stacker-bucket.yaml", "templates/stacker-role.yaml"} {
@@ -171,9 +171,13 @@ func TestFunctionsSeedWithKilledAdvance(t *testing.T) {
 		t.Fatalf("prepare: %s %+v", et, ref)
 	}
 
-	// The first Advance's instance dies while it works; the retry of the
-	// same input finishes the step.
-	e.sb.Faults().KillLambdaInstance("advance", 150*time.Millisecond)
+	// The first Advance's instance dies once its stacks are created, while
+	// it saves the run (held up by a slow PutObject); the retry of the same
+	// input finds what it created by its tokens and finishes the step.
+	if err := e.sb.Faults().Latency("s3:PutObject", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.sb.Faults().KillLambdaInstance("advance", 1500*time.Millisecond)
 	killed := false
 	deadline := time.Now().Add(90 * time.Second)
 	for !ref.Done {
@@ -183,6 +187,9 @@ func TestFunctionsSeedWithKilledAdvance(t *testing.T) {
 			ref = next
 		case "Runtime.ExitError":
 			killed = true
+			if err := e.sb.Faults().Latency("s3:PutObject", 0); err != nil {
+				t.Fatal(err)
+			}
 			continue
 		default:
 			t.Fatalf("advance failed: %s", et)
