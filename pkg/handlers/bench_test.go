@@ -133,4 +133,3 @@ func bootstrapSize(b *testing.B, fn string) int64 {
 	b.Fatalf("%s: no bootstrap in the zip", fn)
 	return 0
 }
-
