@@ -20,7 +20,7 @@ import (
 func TestSeedRunToCompletion(t *testing.T) {
 	dir := seedDir(t)
 	e := newEnv(t, dir, aws.Config{})
-	bootstrapStackerRoles(t, e.sb)
+	bootstrapRoles(t, e.sb, "") // the seed's trust: MFA at every hop
 	e.loader.base = mfaSession(t, e.sb)
 	ctx := t.Context()
 

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -171,30 +169,6 @@ func seedDir(t testing.TB) string {
 		}
 	}
 	return dir
-}
-
-// bootstrapStackerRoles deploys templates/stacker-role.yaml in every
-// account, as the seed README's first step.
-func bootstrapStackerRoles(t testing.TB, sb *sandbox.Sandbox) {
-	t.Helper()
-	ctx := t.Context()
-	body, err := os.ReadFile(filepath.Join("..", "..", "templates", "stacker-role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, _ := sb.Account("master")
-	for _, acct := range sb.Accounts() {
-		client := cloudformation.NewFromConfig(config(t, sb, acct.Name))
-		_, err := client.CreateStack(ctx, &cloudformation.CreateStackInput{
-			StackName: aws.String("stacker-role"), TemplateBody: aws.String(string(body)),
-			Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("MasterAccountId"), ParameterValue: aws.String(master.ID)}},
-			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
-		})
-		if err != nil {
-			t.Fatalf("create stacker-role in %s: %v", acct.Name, err)
-		}
-		sandboxtest.WaitStack(t, client, "stacker-role")
-	}
 }
 
 // mfaSession is master's root with MFA, what the seed's Stacker role trusts.

@@ -82,8 +82,8 @@ func newFunctionsEnv(t testing.TB) *functionsEnv {
 	return e
 }
 
-// bootstrapRoles deploys stacker-role.yaml in every account, admitting the
-// deployer role.
+// bootstrapRoles deploys stacker-role.yaml in every account, as the seed
+// README's first step, admitting the deployer role ("" for none).
 func bootstrapRoles(t testing.TB, sb *sandbox.Sandbox, deployer string) {
 	t.Helper()
 	body, err := os.ReadFile(filepath.Join("..", "..", "templates", "stacker-role.yaml"))
