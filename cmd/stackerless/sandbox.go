@@ -136,6 +136,10 @@ export AWS_SECRET_ACCESS_KEY=%[5]s
 #   export NODE_EXTRA_CA_CERTS=%[3]s  # Node.js and the CDK CLI
 #   export SSL_CERT_FILE=%[3]s        # other OpenSSL tools (it replaces their default CAs)
 # then use AWS_ENDPOINT_URL=%[2]s (or --endpoint-url %[2]s).
+#
+# The CDK CLI (npx cdk) deploys over HTTPS: with the account's keys above,
+#   export AWS_ENDPOINT_URL=%[2]s NODE_EXTRA_CA_CERTS=%[3]s CDK_DISABLE_VERSION_CHECK=1
+#   npx cdk bootstrap aws://%[4]s/%[5]s && npx cdk deploy
 # Stop the sandbox with Ctrl-C.
-`, sb.URL(), sb.HTTPSURL(), sb.CAFile())
+`, sb.URL(), sb.HTTPSURL(), sb.CAFile(), first.ID, sb.Region())
 }

@@ -63,7 +63,8 @@ func TestSandboxCommand(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"export AWS_ENDPOINT_URL=http://127.0.0.1:", "endpoint_url = http://127.0.0.1:", "--endpoint-url", "2.13",
-		"HTTPS (for buckets that deny requests without TLS) on https://127.0.0.1:"} {
+		"HTTPS (for buckets that deny requests without TLS) on https://127.0.0.1:",
+		"npx cdk bootstrap aws://222222222222/us-east-1 && npx cdk deploy"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}
