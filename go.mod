@@ -2,6 +2,9 @@ module github.com/stackerless/stackerless
 
 go 1.26
 
+// npm's packages are no Go code (aws-cdk ships Go templates that do not build).
+ignore ./node_modules
+
 require (
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/aws/aws-sdk-go-v2 v1.48.0
