@@ -99,3 +99,14 @@ func (d *deployment) loadRun(ctx context.Context, runID string) (*runstate.State
 	}
 	return st, nil
 }
+
+// deployed is a command's RunE that first finds the deployment d names.
+func deployed(d *deploymentFlags, run func(ctx context.Context, cmd *cobra.Command, dep *deployment, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		dep, err := d.resolve(cmd.Context(), cmd)
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), cmd, dep, args)
+	}
+}

@@ -24,12 +24,7 @@ func newRunsCommand() *cobra.Command {
 		Use:   "runs",
 		Short: "List the deployment's recent runs",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			dep, err := d.resolve(ctx, cmd)
-			if err != nil {
-				return err
-			}
+		RunE: deployed(&d, func(ctx context.Context, cmd *cobra.Command, dep *deployment, _ []string) error {
 			states, err := recentRuns(ctx, dep, limit)
 			if err != nil {
 				return err
@@ -44,7 +39,7 @@ func newRunsCommand() *cobra.Command {
 				fmt.Fprintln(tw, row)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	d.register(cmd)
 	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "how many runs to list, newest first (0 = all)")
@@ -74,12 +69,7 @@ func newReportCommand() *cobra.Command {
 		Use:   "report RUN",
 		Short: "Print a run's report (report.md)",
 		Args:  exactArgs("report takes RUN", 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			dep, err := d.resolve(ctx, cmd)
-			if err != nil {
-				return err
-			}
+		RunE: deployed(&d, func(ctx context.Context, cmd *cobra.Command, dep *deployment, args []string) error {
 			md, err := dep.store.Get(ctx, runstate.ReportMarkdownKey(args[0]))
 			if errors.Is(err, runstate.ErrNotFound) {
 				if _, lerr := dep.loadRun(ctx, args[0]); lerr != nil {
@@ -92,7 +82,7 @@ func newReportCommand() *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimRight(string(md.Body), "\n"))
 			return nil
-		},
+		}),
 	}
 	d.register(cmd)
 	return cmd
@@ -120,13 +110,8 @@ func newDecisionCommand(decision, short string) *cobra.Command {
 		Use:   decision + " RUN STACK",
 		Short: short,
 		Args:  exactArgs(decision+" takes RUN STACK", 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
+		RunE: deployed(&d, func(ctx context.Context, cmd *cobra.Command, dep *deployment, args []string) error {
 			runID, stack := args[0], args[1]
-			dep, err := d.resolve(ctx, cmd)
-			if err != nil {
-				return err
-			}
 			st, err := dep.loadRun(ctx, runID)
 			if err != nil {
 				return err
@@ -138,10 +123,11 @@ func newDecisionCommand(decision, short string) *cobra.Command {
 			if !slices.Contains(st.Run.AwaitingApproval(), stack) {
 				return &exitError{code: 1, err: fmt.Errorf("stack %s of run %s is not waiting for approval (%s)", stack, runID, s.String())}
 			}
-			who, err := callerID(ctx, dep)
+			id, err := caller(ctx, dep)
 			if err != nil {
 				return err
 			}
+			who := aws.ToString(id.UserId)
 			err = dep.store.RecordDecision(ctx, runID, stack, who, runstate.Decision{Decision: decision, Comment: comment, At: time.Now().UTC()})
 			if errors.Is(err, runstate.ErrConflict) {
 				return &exitError{code: 1, err: fmt.Errorf("%s has already decided on stack %s of run %s", who, stack, runID)}
@@ -151,20 +137,21 @@ func newDecisionCommand(decision, short string) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Recorded %s of %s in run %s by %s; the run takes it at its next step\n", decision, stack, runID, who)
 			return nil
-		},
+		}),
 	}
 	d.register(cmd)
 	cmd.Flags().StringVarP(&comment, "comment", "m", "", "why, for the run's record")
 	return cmd
 }
 
-// callerID is the caller's aws:userid, which names its decisions.
-func callerID(ctx context.Context, d *deployment) (string, error) {
+// caller is who runs the command: its aws:userid names its decisions, its
+// ARN its freeze.
+func caller(ctx context.Context, d *deployment) (*sts.GetCallerIdentityOutput, error) {
 	out, err := sts.NewFromConfig(d.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", fmt.Errorf("get caller identity: %w", err)
+		return nil, fmt.Errorf("get caller identity: %w", err)
 	}
-	return aws.ToString(out.UserId), nil
+	return out, nil
 }
 
 func newFreezeCommand() *cobra.Command {
@@ -176,22 +163,17 @@ func newFreezeCommand() *cobra.Command {
 		Use:   "freeze",
 		Short: "Stop new runs from starting (runs under way go on)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			dep, err := d.resolve(ctx, cmd)
+		RunE: deployed(&d, func(ctx context.Context, cmd *cobra.Command, dep *deployment, _ []string) error {
+			who, err := caller(ctx, dep)
 			if err != nil {
 				return err
 			}
-			out, err := sts.NewFromConfig(dep.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-			if err != nil {
-				return fmt.Errorf("get caller identity: %w", err)
-			}
-			if err := dep.store.SetFreeze(ctx, runstate.Freeze{Reason: reason, By: aws.ToString(out.Arn), Since: time.Now().UTC()}); err != nil {
+			if err := dep.store.SetFreeze(ctx, runstate.Freeze{Reason: reason, By: aws.ToString(who.Arn), Since: time.Now().UTC()}); err != nil {
 				return fmt.Errorf("freeze: %w", err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Deployments frozen: no run starts until stackerless unfreeze\n")
 			return nil
-		},
+		}),
 	}
 	d.register(cmd)
 	cmd.Flags().StringVarP(&reason, "reason", "m", "", "why, shown to runs that are refused")
@@ -204,18 +186,13 @@ func newUnfreezeCommand() *cobra.Command {
 		Use:   "unfreeze",
 		Short: "Let runs start again",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			dep, err := d.resolve(ctx, cmd)
-			if err != nil {
-				return err
-			}
+		RunE: deployed(&d, func(ctx context.Context, cmd *cobra.Command, dep *deployment, _ []string) error {
 			if err := dep.store.Unfreeze(ctx); err != nil {
 				return fmt.Errorf("unfreeze: %w", err)
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "Deployments unfrozen")
 			return nil
-		},
+		}),
 	}
 	d.register(cmd)
 	return cmd

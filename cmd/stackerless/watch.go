@@ -41,12 +41,7 @@ func newWatchCommand() *cobra.Command {
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			dep, err := d.resolve(ctx, cmd)
-			if err != nil {
-				return err
-			}
+		RunE: deployed(&d, func(ctx context.Context, cmd *cobra.Command, dep *deployment, args []string) error {
 			var runID string
 			if latest {
 				states, err := recentRuns(ctx, dep, 1)
@@ -61,7 +56,7 @@ func newWatchCommand() *cobra.Command {
 				runID = args[0]
 			}
 			return watchRun(ctx, cmd, dep, runID, &w)
-		},
+		}),
 	}
 	d.register(cmd)
 	w.register(cmd)
