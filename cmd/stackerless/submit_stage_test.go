@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stackerless/stackerless/pkg/config"
 )
 
 // A bundle holds the project's files, .aws/config but never the
@@ -77,4 +81,42 @@ func TestStageBundle(t *testing.T) {
 			t.Errorf("bad -e: %v", err)
 		}
 	})
+}
+
+// A YAML environment file keeps its values' types; -e values join it.
+func TestApplyEnvYAML(t *testing.T) {
+	stage := t.TempDir()
+	p := filepath.Join(stage, "stacker.env.yaml")
+	if err := os.WriteFile(p, []byte("azs: [a, b]\nname: old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyEnv(stage, []string{"name=new"}); err != nil {
+		t.Fatal(err)
+	}
+	env, err := config.LoadEnvironment(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["name"] != "new" || fmt.Sprint(env["azs"]) != "[a b]" {
+		t.Errorf("environment = %v", env)
+	}
+	if _, err := os.Stat(filepath.Join(stage, "stacker.env")); err == nil {
+		t.Error("a second environment file was written")
+	}
+}
+
+// On a terminal, watch redraws one table over the previous one.
+func TestDrawBoard(t *testing.T) {
+	var b strings.Builder
+	lines := []stackLine{{name: "vpc", account: "222222222222", status: "submitted (creating new stack)", elapsed: 3 * time.Second}, {name: "app", status: "pending"}}
+	n := drawBoard(&b, lines, 0)
+	first := b.String()
+	if n != 3 || strings.Contains(first, "\x1b[3A") || !strings.Contains(first, "vpc    222222222222  submitted (creating new stack)  3s") {
+		t.Errorf("first draw (%d lines) = %q", n, first)
+	}
+	b.Reset()
+	drawBoard(&b, lines, n)
+	if !strings.HasPrefix(b.String(), "\x1b[3A\x1b[2KSTACK") {
+		t.Errorf("redraw = %q", b.String())
+	}
 }
