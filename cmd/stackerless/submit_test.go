@@ -19,9 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/stackerless/stackerless/pkg/bundle"
-	"github.com/stackerless/stackerless/pkg/bundle/s3bundle"
-	"github.com/stackerless/stackerless/pkg/deploy"
 	"github.com/stackerless/stackerless/pkg/handlers"
 	"github.com/stackerless/stackerless/pkg/runstate"
 )
@@ -103,7 +100,7 @@ Outputs:
 	store := &runstate.Store{S3: s3c, Bucket: testStateBucket}
 	d := &fakeDeployment{t: t, cfg: cfg, s3: s3c, refused: map[string]error{}, active: map[string]bool{},
 		prepare: &handlers.Prepare{S3: s3c, StateBucket: testStateBucket, Base: cfg, TempDir: t.TempDir()},
-		advance: &handlers.Advance{Store: store, Loader: &bundleLoader{s3: s3c, base: cfg, tmp: t.TempDir()}, PollSeconds: 1,
+		advance: &handlers.Advance{Store: store, Loader: &handlers.BundleLoader{S3: s3c, StateBucket: testStateBucket, Base: cfg, TempDir: t.TempDir()}, PollSeconds: 1,
 			Approvers: []string{aws.ToString(who.UserId)}},
 		report: &handlers.Report{Store: store},
 	}
@@ -185,29 +182,6 @@ func (d *fakeDeployment) run(ctx context.Context, key, version, arn string) {
 	if _, err := d.report.Handle(ctx, handlers.ReportInput{Reference: *ref, Failure: failure}); err != nil && ctx.Err() == nil {
 		d.t.Errorf("report %s: %v", ref.RunID, err)
 	}
-}
-
-// bundleLoader loads a run's kept bundle, as the advance function does.
-type bundleLoader struct {
-	s3   *s3.Client
-	base aws.Config
-	tmp  string
-}
-
-func (l *bundleLoader) Load(ctx context.Context, st *runstate.State) (*deploy.Project, error) {
-	dir, err := os.MkdirTemp(l.tmp, "run-")
-	if err != nil {
-		return nil, err
-	}
-	m, err := s3bundle.Load(ctx, l.s3, testStateBucket, runstate.RunPrefix(st.RunID), dir, bundle.DefaultLimits)
-	if err != nil {
-		return nil, err
-	}
-	var env []string
-	for k, v := range st.Request.Environment {
-		env = append(env, k+"="+v)
-	}
-	return handlers.LoadBundle(ctx, handlers.Bundle{Dir: dir, Manifest: m, Env: env, Base: l.base})
 }
 
 // objects counts the config bucket's object versions.
