@@ -127,7 +127,9 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// finish ends an operation. s.mu must be held.
+// finish ends an operation. s.mu must be held. LastUpdatedTime is not
+// touched: as on AWS, it is when the last update started, and a stack never
+// updated has none.
 func (s *Service) finish(st *stack, op *operation, execStatus string) {
 	if op.changeSet != nil {
 		op.changeSet.execStatus = execStatus
@@ -135,7 +137,6 @@ func (s *Service) finish(st *stack, op *operation, execStatus string) {
 	if st.op == op {
 		st.op = nil
 	}
-	st.updated = s.now().UTC()
 }
 
 // runCreate creates the stack's resources in order; on failure it rolls back
