@@ -124,6 +124,27 @@ func (c *Client) Describe(ctx context.Context, name string) (*Stack, error) {
 	return toStack(out.Stacks[0]), nil
 }
 
+// Stacks returns every stack of the account and region, from
+// DescribeStacks without a name read page by page (CloudFormation leaves
+// deleted stacks out), and how many pages that took: one call per page, where
+// Describe costs one per stack.
+func (c *Client) Stacks(ctx context.Context) ([]*Stack, int, error) {
+	var stacks []*Stack
+	pages := 0
+	p := cloudformation.NewDescribeStacksPaginator(c.api, &cloudformation.DescribeStacksInput{})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, pages, fmt.Errorf("describe stacks: %w", err)
+		}
+		pages++
+		for _, s := range out.Stacks {
+			stacks = append(stacks, toStack(s))
+		}
+	}
+	return stacks, pages, nil
+}
+
 func toStack(s types.Stack) *Stack {
 	st := &Stack{
 		Name:                  aws.ToString(s.StackName),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -276,7 +277,9 @@ func (p *Project) Prepare(ctx context.Context, run *engine.Run, st *engine.Stack
 		}
 		in.TemplateBody = string(r.Body)
 	}
-	return &engine.Prepared{Input: in, RequiresChangeSet: r.Transform, OutputValues: r.Outputs, Secrets: r.Secrets}, nil
+	sum := sha256.Sum256(r.Body)
+	return &engine.Prepared{Input: in, RequiresChangeSet: r.Transform, OutputValues: r.Outputs, Secrets: r.Secrets,
+		TemplateDigest: hex.EncodeToString(sum[:])}, nil
 }
 
 // bucketRegion is where the stacker bucket lives.

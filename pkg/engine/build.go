@@ -34,7 +34,7 @@ func badStatus(fqn string, status cfn.StackStatus, why string) error {
 // lookUp opens build and diff: a disabled stack is skipped (cf nil), else
 // the deployed stack is described: nil when there is none, while a
 // REVIEW_IN_PROGRESS placeholder is kept, as a CREATE change set can use it.
-func (e *Engine) lookUp(ctx context.Context, s *StackState) (CloudFormation, *cfn.Stack, error) {
+func (e *Engine) lookUp(ctx context.Context, run *Run, s *StackState) (CloudFormation, *cfn.Stack, error) {
 	if !s.Spec.Enabled {
 		e.set(s, Skipped, reasonDisabled)
 		return nil, nil, nil
@@ -43,7 +43,7 @@ func (e *Engine) lookUp(ctx context.Context, s *StackState) (CloudFormation, *cf
 	if err != nil {
 		return nil, nil, err
 	}
-	existing, err := cf.Describe(ctx, s.FQN)
+	existing, err := e.stack(ctx, run, cf, s, s.FQN)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,7 +55,7 @@ func (e *Engine) lookUp(ctx context.Context, s *StackState) (CloudFormation, *cf
 }
 
 func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error {
-	cf, existing, err := e.lookUp(ctx, s)
+	cf, existing, err := e.lookUp(ctx, run, s)
 	if cf == nil || err != nil {
 		return err
 	}
@@ -109,9 +109,12 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 	}
 	s.Attempt++
 	s.OpStarted = time.Now()
-	in := prep.Input
+	digest := inputDigest(prep)
+	in := withDigest(prep.Input, existing, digest, s.OpStarted, false)
 	if existing == nil || existing.Status == "REVIEW_IN_PROGRESS" {
 		if prep.RequiresChangeSet || existing != nil {
+			// Executed later: when, the tag cannot say.
+			prep.Input = withDigest(prep.Input, existing, digest, time.Time{}, false)
 			return e.createChangeSet(ctx, run, cf, s, prep, existing, "CREATE")
 		}
 		in.Token = run.token(s, "create")
@@ -133,8 +136,17 @@ func (e *Engine) startBuild(ctx context.Context, run *Run, s *StackState) error 
 		}
 	}
 	if run.Options.Interactive || s.Spec.Protected || prep.RequiresChangeSet {
+		prep.Input = withDigest(prep.Input, existing, digest, time.Time{}, false)
 		return e.createChangeSet(ctx, run, cf, s, prep, existing, "UPDATE")
 	}
+	v, why := compare(existing, prep, digest)
+	if v == same {
+		s.Outputs = existing.Outputs
+		e.set(s, Skipped, reasonNoChange)
+		return nil
+	}
+	e.debug("asking CloudFormation to update", s, "why", why)
+	in = withDigest(prep.Input, existing, digest, s.OpStarted, v == differs)
 	in.Token = run.token(s, "update")
 	switch err := cf.Update(ctx, in); {
 	case errors.Is(err, cfn.ErrNoChanges):
@@ -173,7 +185,7 @@ func (e *Engine) resumeOwn(ctx context.Context, run *Run, cf CloudFormation, s *
 	if err != nil || prep.RequiresChangeSet {
 		return false, transientOnly(err)
 	}
-	in := prep.Input
+	in := withDigest(prep.Input, prior, inputDigest(prep), time.Now(), false)
 	s.Attempt++
 	if prior == nil {
 		in.Token = run.token(s, "create")
@@ -365,7 +377,7 @@ func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) err
 		if err := cf.DeleteChangeSet(ctx, s.FQN, s.ChangeSet); err != nil {
 			return err
 		}
-		if err := e.keepOutputs(ctx, cf, s); err != nil {
+		if err := e.keepOutputs(ctx, run, cf, s); err != nil {
 			return err
 		}
 		s.ChangeSet = ""
@@ -401,7 +413,7 @@ func (e *Engine) pollChangeSet(ctx context.Context, run *Run, s *StackState) err
 				if err := cf.DeleteChangeSet(ctx, s.FQN, s.ChangeSet); err != nil {
 					return err
 				}
-				if err := e.keepOutputs(ctx, cf, s); err != nil {
+				if err := e.keepOutputs(ctx, run, cf, s); err != nil {
 					return err
 				}
 				s.ChangeSet = ""
@@ -426,8 +438,8 @@ func (e *Engine) awaitApproval(run *Run, s *StackState, cs *cfn.ChangeSet, diff 
 }
 
 // keepOutputs records the current outputs of a stack left as it is.
-func (e *Engine) keepOutputs(ctx context.Context, cf CloudFormation, s *StackState) error {
-	stack, err := cf.Describe(ctx, s.FQN)
+func (e *Engine) keepOutputs(ctx context.Context, run *Run, cf CloudFormation, s *StackState) error {
+	stack, err := e.stack(ctx, run, cf, s, s.FQN)
 	if err != nil {
 		return err
 	}

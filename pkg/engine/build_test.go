@@ -181,8 +181,8 @@ stacks:
 	if !slices.Equal(st.NotificationARNs, []string{topic}) {
 		t.Errorf("NotificationARNs %v", st.NotificationARNs)
 	}
-	if got := tagMap(st.Tags); len(got) != 1 || got["stacker_namespace"] != "settings" {
-		t.Errorf("tags %v, want only stacker_namespace=settings", got)
+	if got := tagMap(st.Tags); len(got) != 2 || got["stacker_namespace"] != "settings" || got[engine.DigestTag] == "" {
+		t.Errorf("tags %v, want only stacker_namespace=settings and the digest", got)
 	}
 	pol, err := c.GetStackPolicy(t.Context(), &cloudformation.GetStackPolicyInput{StackName: aws.String("settings-app")})
 	if err != nil {
@@ -204,8 +204,8 @@ stacks:
 	})
 	t.Run("tags: {} means no tags", func(t *testing.T) {
 		w.build("namespace: notags\ntags: {}\nstacks:\n  - name: app\n    template_path: echo.yaml\n", engine.Options{})
-		if got := describe(t, c, "notags-app").Tags; len(got) != 0 {
-			t.Errorf("tags %v, want none", tagMap(got))
+		if got := tagMap(describe(t, c, "notags-app").Tags); len(got) != 1 || got[engine.DigestTag] == "" {
+			t.Errorf("tags %v, want none but the digest", got)
 		}
 	})
 }

@@ -21,7 +21,7 @@ func (e *Engine) startDestroy(ctx context.Context, run *Run, s *StackState) erro
 	}
 	// By ID once known: a deletion whose answer was lost may have finished,
 	// and only the ID still finds the deleted stack.
-	stack, err := cf.Describe(ctx, stackRef(s))
+	stack, err := e.stack(ctx, run, cf, s, stackRef(s))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // startDiff computes a change set for the stack and shows it without
 // executing it, as stacker diff does.
 func (e *Engine) startDiff(ctx context.Context, run *Run, s *StackState) error {
-	cf, existing, err := e.lookUp(ctx, s)
+	cf, existing, err := e.lookUp(ctx, run, s)
 	if cf == nil || err != nil {
 		return err
 	}
@@ -36,6 +36,7 @@ func (e *Engine) startDiff(ctx context.Context, run *Run, s *StackState) error {
 	if existing == nil || existing.Status == "REVIEW_IN_PROGRESS" {
 		typ = "CREATE"
 	}
+	prep.Input = keepDigest(prep.Input, existing)
 	return e.createChangeSet(ctx, run, cf, s, prep, existing, typ)
 }
 

@@ -22,6 +22,9 @@ import (
 // CloudFormation is the part of the CloudFormation API the engine drives.
 type CloudFormation interface {
 	Describe(ctx context.Context, name string) (*cfn.Stack, error)
+	// Stacks lists the account and region's stacks and says in how many
+	// pages (calls): one Advance reads them once for all its stacks there.
+	Stacks(ctx context.Context) ([]*cfn.Stack, int, error)
 	Create(ctx context.Context, in cfn.StackInput) (string, error)
 	Update(ctx context.Context, in cfn.StackInput) error
 	Delete(ctx context.Context, name, roleARN, token string) error
@@ -52,6 +55,10 @@ type Prepared struct {
 	// Secrets are the values of NoEcho parameters: reports mask outputs
 	// that repeat them.
 	Secrets []string
+	// TemplateDigest is a hex SHA-256 of the template body, for the
+	// no-change check when the template goes by URL; empty hashes the
+	// input's body or URL instead.
+	TemplateDigest string
 }
 
 // prepare asks the Preparer for a stack's input and keeps digests of its
@@ -166,6 +173,7 @@ func (e *Engine) debug(msg string, s *StackState, args ...any) {
 // so retrying always ends.
 func (e *Engine) Advance(ctx context.Context, run *Run) error {
 	run.Steps++
+	run.snap = &snapshot{accounts: map[accountKey]*listing{}}
 	if err := e.pollAll(ctx, run); err != nil {
 		return err
 	}
@@ -443,12 +451,12 @@ func (e *Engine) poll(ctx context.Context, run *Run, s *StackState) error {
 
 // describe finds the stack of a step, by ID when known so that a deleted
 // stack still answers (DELETE_COMPLETE) rather than vanishing.
-func (e *Engine) describe(ctx context.Context, cf CloudFormation, s *StackState) (*cfn.Stack, error) {
+func (e *Engine) describe(ctx context.Context, run *Run, cf CloudFormation, s *StackState) (*cfn.Stack, error) {
 	ref := s.FQN
 	if s.StackID != "" {
 		ref = s.StackID
 	}
-	stack, err := cf.Describe(ctx, ref)
+	stack, err := e.stack(ctx, run, cf, s, ref)
 	if err == nil {
 		e.debug("describe", s, "cfn_status", statusOf(stack))
 	}
@@ -462,7 +470,7 @@ func (e *Engine) observe(ctx context.Context, run *Run, s *StackState) (CloudFor
 	if err != nil {
 		return nil, nil, err
 	}
-	stack, err := e.describe(ctx, cf, s)
+	stack, err := e.describe(ctx, run, cf, s)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -33,9 +33,9 @@ type world struct {
 	provider *awsprofile.Provider
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*sandbox.Options)) *world {
 	t.Helper()
-	sb := sandboxtest.Start(t)
+	sb := sandboxtest.Start(t, opts...)
 	dir := t.TempDir()
 	entries, err := os.ReadDir("testdata")
 	if err != nil {

@@ -70,8 +70,13 @@ type Run struct {
 	// Options are the run's switches, kept with it so that whoever advances
 	// the run next (another Lambda invocation) deploys it the same way.
 	Options Options `json:"options"`
+	// StackPages is how many pages the last listing of each account's
+	// stacks took ("profile|region"), to tell when listing pays off.
+	StackPages map[string]int `json:"stack_pages,omitempty"`
 
 	byName map[string]*StackState
+	// snap is the current Advance's view of the stacks it listed.
+	snap *snapshot
 }
 
 // StackState is one stack's step within a run.
