@@ -76,6 +76,9 @@ type benchDAG struct {
 	deps   map[string][]string
 	// durations is each stack's sandbox:duration, when set.
 	durations map[string]string
+	// accounts, when over 1, spreads the stacks over that many profiles
+	// (a0, a1, ...), one sandbox account each (benchAccounts).
+	accounts int
 }
 
 // newBenchDAG builds n stacks in levels of width stacks each. The choice of
@@ -115,6 +118,9 @@ func (d *benchDAG) config(namespace, extra string) string {
 		for j, name := range level {
 			deps := d.deps[name]
 			fmt.Fprintf(&b, "  - name: %s\n", name)
+			if d.accounts > 1 {
+				fmt.Fprintf(&b, "    profile: a%d\n", (i*len(level)+j)%d.accounts)
+			}
 			switch len(deps) {
 			case 0:
 				b.WriteString("    template_path: leaf.yaml\n")
@@ -210,13 +216,28 @@ type benchAWS struct {
 	calls *benchCalls
 }
 
-func (a benchAWS) Config(_ context.Context, _, region string) (aws.Config, error) {
-	cfg := a.sb.AWSConfig("master")
+func (a benchAWS) Config(_ context.Context, profile, region string) (aws.Config, error) {
+	account := "master"
+	if profile != "" {
+		account = profile // benchAccounts names the accounts after the profiles
+	}
+	cfg := a.sb.AWSConfig(account)
 	if region != "" {
 		cfg.Region = region
 	}
 	cfg.APIOptions = append(cfg.APIOptions, a.calls.register)
 	return cfg, nil
+}
+
+// benchAccounts gives a sandbox the master account and n more, named after
+// the profiles of a benchDAG spread over n accounts.
+func benchAccounts(n int) func(*sandbox.Options) {
+	return func(o *sandbox.Options) {
+		o.Accounts = []sandbox.AccountSpec{{Name: "master", ID: "111111111111"}}
+		for i := range n {
+			o.Accounts = append(o.Accounts, sandbox.AccountSpec{Name: fmt.Sprintf("a%d", i), ID: fmt.Sprintf("2000000000%02d", i)})
+		}
+	}
 }
 
 // benchBuild loads the config and drives a build to the end the way the CLI
@@ -230,6 +251,11 @@ type benchTimes struct {
 }
 
 func benchBuild(ctx context.Context, b *testing.B, path string, aws benchAWS, poll time.Duration) (*engine.Run, benchTimes) {
+	return benchBuildSteps(ctx, b, path, aws, poll, nil)
+}
+
+// benchBuildSteps is benchBuild calling onStep after each Advance.
+func benchBuildSteps(ctx context.Context, b *testing.B, path string, aws benchAWS, poll time.Duration, onStep func(*engine.Run)) (*engine.Run, benchTimes) {
 	b.Helper()
 	p, err := deploy.Load(deploy.Options{ConfigPath: path, Root: filepath.Dir(path), Region: "us-east-1", AWS: aws})
 	if err != nil {
@@ -247,6 +273,9 @@ func benchBuild(ctx context.Context, b *testing.B, path string, aws benchAWS, po
 		OnStep: func(took time.Duration) {
 			times.advance += took
 			times.slowest = max(times.slowest, took)
+			if onStep != nil {
+				onStep(run)
+			}
 		}}
 	if err := d.Drive(ctx, run); err != nil {
 		b.Fatal(err)
@@ -321,17 +350,23 @@ func BenchmarkMakespan200(b *testing.B) {
 
 // BenchmarkNoChangeCalls builds 50 stacks, then measures a second build with
 // nothing to change: the CloudFormation and S3 calls it makes per stack.
-// Target: at most 2. Templates go to the stacker bucket, as with stacker's
-// defaults; the inline variant (stacker_bucket: ”) shows the S3 share.
+// Target (issue 16): at most 0.1, and at most 0.05 for 1,000 stacks over 10
+// accounts. Templates go to the stacker bucket, as with stacker's defaults;
+// the inline variant (stacker_bucket: ”) shows the S3 share.
 func BenchmarkNoChangeCalls(b *testing.B) {
-	for _, bc := range []struct{ name, extra string }{
-		{"bucket", ""},
-		{"inline", "stacker_bucket: ''\n"},
+	for _, bc := range []struct {
+		name, extra      string
+		stacks, accounts int
+	}{
+		{"bucket", "", 50, 1},
+		{"inline", "stacker_bucket: ''\n", 50, 1},
+		{"1000x10accounts", "stacker_bucket: ''\n", 1000, 10},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			const n = 50
-			dag := newBenchDAG(n, 10)
-			sb := sandboxtest.Start(b)
+			n := bc.stacks
+			dag := newBenchDAG(n, n/5)
+			dag.accounts = bc.accounts
+			sb := sandboxtest.Start(b, benchAccounts(bc.accounts))
 			calls := &benchCalls{calls: map[string]int{}}
 			aws := benchAWS{sb: sb, calls: calls}
 			path := writeBenchProject(b, dag.config("nc"+bc.name, bc.extra))
@@ -355,7 +390,45 @@ func BenchmarkNoChangeCalls(b *testing.B) {
 				parts = append(parts, fmt.Sprintf("%s=%d", k, last[k]))
 			}
 			b.Logf("calls of one no-change run of %d stacks: %s", n, strings.Join(parts, " "))
-			b.ReportMetric(float64(total)/n, "calls/stack")
+			b.ReportMetric(float64(total)/float64(n), "calls/stack")
 		})
 	}
+}
+
+// BenchmarkBuildPollCalls builds 1,000 new stacks over 10 accounts (5 levels
+// of 200, 50 ms stacks, 20 ms poll) and counts the DescribeStacks calls of
+// each Advance: polls of the stacks in flight and looks at those it starts.
+// Target (issue 16): at most accounts × pages per Advance, pages being those
+// of the largest account's listing (100 stacks a page).
+func BenchmarkBuildPollCalls(b *testing.B) {
+	const n, accounts = 1000, 10
+	dag := newBenchDAG(n, n/5)
+	dag.accounts = accounts
+	sb := sandboxtest.Start(b, benchAccounts(accounts))
+	calls := &benchCalls{calls: map[string]int{}}
+	aws := benchAWS{sb: sb, calls: calls}
+	ctx := b.Context()
+	var worst, steps, describes, pages int
+	runs := 0
+	for b.Loop() {
+		runs++
+		path := writeBenchProject(b, dag.config(fmt.Sprintf("pc%d", runs), "stacker_bucket: ''\n"))
+		calls.take()
+		run, _ := benchBuildSteps(ctx, b, path, aws, 20*time.Millisecond, func(run *engine.Run) {
+			d := calls.take()["CloudFormation:DescribeStacks"]
+			worst = max(worst, d)
+			describes += d
+			steps++
+			for _, p := range run.StackPages {
+				pages = max(pages, p)
+			}
+		})
+		if len(run.Stacks) != n {
+			b.Fatalf("%d stacks", len(run.Stacks))
+		}
+	}
+	b.ReportMetric(float64(worst), "max-describes/advance")
+	b.ReportMetric(float64(describes)/float64(steps), "describes/advance")
+	b.ReportMetric(float64(accounts*max(pages, 1)), "accounts×pages")
+	b.ReportMetric(float64(steps)/float64(runs), "advances")
 }
