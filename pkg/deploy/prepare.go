@@ -392,8 +392,9 @@ func (p *Project) registry(run *engine.Run) lookup.Registry {
 	})
 }
 
-// outputReader serves outputs of stacks this run finished, then asks
-// CloudFormation in the reading profile's account.
+// outputReader serves outputs of stacks this run finished, then those of
+// the current Advance's listing of the reading profile's account, then asks
+// CloudFormation there.
 type outputReader struct {
 	project *Project
 	run     *engine.Run
@@ -429,13 +430,18 @@ func (o *outputReader) Outputs(ctx context.Context, profile, region, stackName s
 			return outs, nil
 		}
 	}
-	c, err := o.project.CloudFormation(ctx, profile, region)
-	if err != nil {
-		return nil, err
+	st, listed := (*cfn.Stack)(nil), false
+	if o.run != nil {
+		st, listed = o.run.ListedStack(profile, region, stackName)
 	}
-	st, err := c.Describe(ctx, stackName)
-	if err != nil {
-		return nil, err
+	if !listed {
+		c, err := o.project.CloudFormation(ctx, profile, region)
+		if err != nil {
+			return nil, err
+		}
+		if st, err = c.Describe(ctx, stackName); err != nil {
+			return nil, err
+		}
 	}
 	if st == nil || st.Status.Gone() {
 		return nil, fmt.Errorf("%s: %w", stackName, lookup.ErrStackNotFound)

@@ -136,3 +136,28 @@ func worthListing(run *Run, key accountKey) bool {
 }
 
 func (k accountKey) String() string { return k.profile + "|" + k.region }
+
+// ListedStack returns a stack as the current Advance's listing of its
+// account and region shows it, for lookups that read outputs of stacks
+// outside the run: ok is false when that account was not listed (the caller
+// then asks CloudFormation), and st nil when the listing has no such stack.
+func (r *Run) ListedStack(profile, region, name string) (st *cfn.Stack, ok bool) {
+	if r.snap == nil {
+		return nil, false
+	}
+	r.snap.mu.Lock()
+	defer r.snap.mu.Unlock()
+	l, found := r.snap.accounts[accountKey{profile, region}]
+	if !found {
+		return nil, false
+	}
+	select {
+	case <-l.ready:
+	default:
+		return nil, false // still being read
+	}
+	if l.err != nil {
+		return nil, false
+	}
+	return l.byName[name], true
+}
