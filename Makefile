@@ -9,8 +9,10 @@ PKGS := ./pkg/... ./cmd/... ./functions/...
 # The Lambda functions, each a main package under functions/.
 FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 HOST_ARCH := $(shell $(GO) env GOARCH)
+# The architectures `make functions` builds: arm64 for AWS, the host's for the sandbox.
+FUNCTION_ARCHS ?= arm64 $(HOST_ARCH)
 
-.PHONY: functions build test unit conformance lint bench fuzz clean demo node_modules
+.PHONY: functions build test unit conformance lint bench fuzz clean demo demo-cli master-app node_modules
 
 build:
 	$(GO) build -o $(BIN) ./cmd/stackerless
@@ -19,7 +21,7 @@ build:
 ## (a CDK code asset): dist/arm64/<name>/bootstrap for AWS (Graviton), dist/<host arch>/<name>/bootstrap
 ## for the sandbox.
 functions:
-	@for arch in arm64 $(HOST_ARCH); do \
+	@for arch in $(sort $(FUNCTION_ARCHS)); do \
 	  for fn in $(FUNCTIONS); do \
 	    mkdir -p dist/$$arch/$$fn && \
 	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -tags lambda.norpc \
@@ -28,9 +30,21 @@ functions:
 	done
 	@ls -l dist/*/*/bootstrap
 
-## demo: start a local AWS sandbox and deploy the cross-account example into it, step by step.
-demo: node_modules
-	$(GO) run ./cmd/stackerless demo
+## demo: the serverless path in a local AWS sandbox (master, prod, stage): cdk bootstrap and cdk deploy
+## of the master app with the real Lambda binaries, the Stacker roles, then the cross-account example
+## uploaded with `stackerless submit` and followed with `stackerless watch`, step by step.
+demo: node_modules build master-app
+	@$(MAKE) --no-print-directory functions FUNCTION_ARCHS=$(HOST_ARCH)
+	$(BIN) demo --functions-dir dist --app $(MASTER_APP)
+
+## demo-cli: the same example through the local CLI, as stacker runs it from a laptop.
+demo-cli: node_modules
+	$(GO) run ./cmd/stackerless demo cli
+
+## master-app: the CDK app (infra/) as a binary, for `cdk deploy --app` (the first build takes a minute).
+MASTER_APP := bin/stackerless-master
+master-app:
+	cd infra && $(GO) build -o ../$(MASTER_APP) .
 
 ## test: lint, unit and sandbox tests, then the AWS CLI conformance script.
 test: node_modules lint unit conformance

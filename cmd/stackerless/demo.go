@@ -33,11 +33,13 @@ type demoFlags struct {
 // repository's own copies are never modified.
 var seedFiles = []string{"stacker.yaml", ".aws/config", "templates/stacker-role.yaml", "templates/stacker-bucket.yaml"}
 
-func newDemoCommand() *cobra.Command {
+// newDemoCLICommand is `stackerless demo cli`: the example through the
+// local CLI, as stacker runs it from a laptop (`make demo-cli`).
+func newDemoCLICommand() *cobra.Command {
 	f := demoFlags{dir: ".", listen: "127.0.0.1:0", stackDuration: time.Second, pollInterval: time.Second}
 	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Deploy the cross-account example into a local AWS sandbox, step by step",
+		Use:   "cli",
+		Short: "Deploy the cross-account example with the local CLI (stacker's laptop path), step by step",
 		Long: `Start a local AWS sandbox with three accounts (master, prod, stage) and run
 stacker's cross-account example in it with the real stackerless verbs: the
 Stacker roles, MFA session credentials, the stacker bucket in master, then a
@@ -63,24 +65,35 @@ templates/ in --dir); nothing reaches AWS.`,
 	return cmd
 }
 
-// demo is one run of the walkthrough.
-type demo struct {
+// narrator prints a walk-through: numbered steps, the commands a user
+// would type (lines starting with $) and what they show.
+type narrator struct {
 	out, errOut io.Writer
-	f           demoFlags
-	sb          *sandbox.Sandbox
-	master      sandbox.Account
-	work        string // the temporary copy of the example
-	bucket      string
-	profiles    *awsprofile.Provider
 	styled      bool
 	step, steps int
 }
 
-func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error) {
-	d := &demo{out: out, errOut: errOut, f: f}
+func newNarrator(out, errOut io.Writer) narrator {
+	n := narrator{out: out, errOut: errOut}
 	if file, ok := out.(*os.File); ok && isTerminal(file) && os.Getenv("NO_COLOR") == "" {
-		d.styled = true
+		n.styled = true
 	}
+	return n
+}
+
+// demo is one run of the CLI walkthrough.
+type demo struct {
+	narrator
+	f        demoFlags
+	sb       *sandbox.Sandbox
+	master   sandbox.Account
+	work     string // the temporary copy of the example
+	bucket   string
+	profiles *awsprofile.Provider
+}
+
+func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error) {
+	d := &demo{narrator: newNarrator(out, errOut), f: f}
 	// Checked before anything starts: the usual mistake is running the
 	// binary outside the repository.
 	for _, name := range seedFiles {
@@ -148,7 +161,7 @@ func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error
 		}{"Destroy the VPCs", d.destroy})
 	}
 	d.steps = len(steps)
-	fmt.Fprintln(out, "stackerless demo: stacker's cross-account example, deployed into a local AWS sandbox.")
+	fmt.Fprintln(out, "stackerless demo cli: stacker's cross-account example from a laptop, deployed into a local AWS sandbox.")
 	fmt.Fprintln(out, "Each step shows the command you would type against real AWS (lines starting with $), then its output here.")
 	for _, s := range steps {
 		d.heading(s.title)
@@ -159,12 +172,12 @@ func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error
 	if !f.keep {
 		d.say("")
 		d.say("Done: the example ran end to end. The sandbox stops now and takes the bucket and roles with it;")
-		d.say("run `stackerless demo --keep` to explore them with the AWS CLI.")
+		d.say("run `stackerless demo cli --keep` to explore them with the AWS CLI.")
 	}
 	return nil
 }
 
-func (d *demo) heading(title string) {
+func (d *narrator) heading(title string) {
 	d.step++
 	line := fmt.Sprintf("==> Step %d/%d: %s", d.step, d.steps, title)
 	if d.styled {
@@ -174,11 +187,11 @@ func (d *demo) heading(title string) {
 }
 
 // command prints what a user would type: one command, continued over lines.
-func (d *demo) command(lines ...string) {
+func (d *narrator) command(lines ...string) {
 	fmt.Fprintf(d.out, "$ %s\n", strings.Join(lines, " \\\n    "))
 }
 
-func (d *demo) say(format string, args ...any) {
+func (d *narrator) say(format string, args ...any) {
 	fmt.Fprintf(d.out, format+"\n", args...)
 }
 
@@ -215,14 +228,7 @@ func (d *demo) copySeed(env *envSaver) error {
 	env.set("AWS_REGION", d.sb.Region())
 	env.set("AWS_CONFIG_FILE", filepath.Join(d.work, ".aws", "config"))
 	env.set("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(d.work, ".aws", "credentials"))
-	env.set("AWS_EC2_METADATA_DISABLED", "true")
-	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-		"AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_ENDPOINT_URL_STS",
-		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_CLOUDFORMATION", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_SSM",
-		"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "STACKER_STACK_POLL_TIME"} {
-		env.unset(k)
-	}
+	env.isolateAWS()
 	d.say("stacker.yaml      the stacker bucket in master, a VPC in prod and in stage (profile: picks the account)")
 	d.say(".aws/config       profiles master, prod, stage: each assumes its account's Stacker role")
 	d.say("templates/        stacker-role.yaml, stacker-bucket.yaml")
@@ -496,6 +502,20 @@ func (e *envSaver) set(key, value string) {
 func (e *envSaver) unset(key string) {
 	e.remember(key)
 	_ = os.Unsetenv(key)
+}
+
+// isolateAWS clears the AWS settings of the user's shell (profiles, keys,
+// per-service endpoints) that must not leak into a demo: it sets its own.
+func (e *envSaver) isolateAWS() {
+	e.set("AWS_EC2_METADATA_DISABLED", "true")
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+		"AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_ENDPOINT_URL_STS",
+		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_CLOUDFORMATION", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_SSM",
+		"AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL_LAMBDA", "AWS_CA_BUNDLE",
+		"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "STACKER_STACK_POLL_TIME"} {
+		e.unset(k)
+	}
 }
 
 // restore undoes the changes, newest first, so a key changed twice ends

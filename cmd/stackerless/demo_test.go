@@ -62,7 +62,7 @@ func TestDemo(t *testing.T) {
 	}{
 		{
 			name: "runs the example end to end and destroys the VPCs",
-			args: append([]string{"demo"}, fast...),
+			args: append([]string{"demo", "cli"}, fast...),
 			want: []string{
 				"==> Step 1/13: Start a local AWS with three accounts",
 				"master  stacker-role CREATE_COMPLETE   StackerRole arn:aws:iam::111111111111:role/Stacker",
@@ -92,7 +92,7 @@ func TestDemo(t *testing.T) {
 		},
 		{
 			name:   "--keep leaves the VPCs and waits for Ctrl-C",
-			args:   append([]string{"demo", "--keep"}, fast...),
+			args:   append([]string{"demo", "cli", "--keep"}, fast...),
 			stopOn: "Stop the sandbox with Ctrl-C.",
 			want: []string{
 				"stage/vpc: complete (creating new stack)",
@@ -104,14 +104,14 @@ func TestDemo(t *testing.T) {
 		},
 		{
 			name:  "outside the repository it says where the example is missing",
-			args:  []string{"demo", "--dir", t.TempDir()},
+			args:  []string{"demo", "cli", "--dir", t.TempDir()},
 			code:  2,
 			want:  []string{"stacker.yaml is missing", "run from the repository root or pass --dir"},
 			lacks: []string{"==> Step"},
 		},
 		{
 			name:  "a zero poll interval is a usage error",
-			args:  []string{"demo", "--dir", repo, "--poll-interval", "0s"},
+			args:  []string{"demo", "cli", "--dir", repo, "--poll-interval", "0s"},
 			code:  2,
 			want:  []string{"--poll-interval must be positive"},
 			lacks: []string{"==> Step"},
@@ -194,7 +194,7 @@ func TestDemoCreatesMasterRoleFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	d := &demo{out: &out, errOut: &out, sb: sb, master: master, work: work, f: demoFlags{pollInterval: 10 * time.Millisecond}}
+	d := &demo{narrator: narrator{out: &out, errOut: &out}, sb: sb, master: master, work: work, f: demoFlags{pollInterval: 10 * time.Millisecond}}
 	if err := d.bootstrapRoles(t.Context()); err != nil {
 		t.Fatalf("bootstrap roles: %v\n%s", err, out.String())
 	}
