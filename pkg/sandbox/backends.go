@@ -8,6 +8,7 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/cfn"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/events"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/iam"
+	"github.com/stackerless/stackerless/pkg/sandbox/internal/kms"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/lambda"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/logs"
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/s3"
@@ -24,6 +25,7 @@ type backends struct {
 	rootKeys func(account string) (akid, secret string)
 	close    func()
 	ssm      *ssm.Service
+	kms      *kms.Service
 	events   *events.Service
 	sfn      *sfn.Service
 	logs     *logs.Service
@@ -47,7 +49,9 @@ func newBackends(s *Sandbox) *backends {
 	b.services.add(sts.Descriptor, sts.New(store))
 	b.services.add(iam.Descriptor, iam.NewAPI(store))
 
-	s3svc := s3.New(s3.Options{Authorizer: authz, Notify: func(ev s3.ObjectCreated) {
+	b.kms = kms.New(authz, s.opts.Now)
+	b.services.add(kms.Descriptor, b.kms)
+	s3svc := s3.New(s3.Options{Authorizer: authz, KMS: b.kms, Notify: func(ev s3.ObjectCreated) {
 		if ev.EventBridge {
 			publishToEventBridge(b.events, ev)
 		}
@@ -76,7 +80,7 @@ func newBackends(s *Sandbox) *backends {
 	b.services.add(scheduler.Descriptor, b.scheduler)
 	b.services.add(adminDescriptor, adminService{s})
 	cfnsvc := cfn.New(cfn.Options{Authorizer: authz, IAM: store, Roles: store, S3: s3svc, SSM: b.ssm, StepFunctions: b.sfn, Events: b.events, Scheduler: b.scheduler,
-		Lambda: b.lambda, Logs: b.logs, Faults: s.faults, StackDuration: s.opts.StackDuration, Now: s.opts.Now})
+		Lambda: b.lambda, Logs: b.logs, KMS: b.kms, Faults: s.faults, StackDuration: s.opts.StackDuration, Now: s.opts.Now})
 	b.services.add(cfn.Descriptor, cfnsvc)
 	b.close = func() {
 		b.lambda.Close()

@@ -80,6 +80,11 @@ type Resource struct {
 	Account string
 	// Policy is the resource-based policy (bucket policy, role trust policy) as JSON; empty if none.
 	Policy string
+	// PolicyRequired says the resource policy must admit the caller, as a
+	// KMS key policy must: naming the principal, or naming its account
+	// (which then leaves the decision to the account's identity policies).
+	// Identity policies alone grant nothing, in the resource's account too.
+	PolicyRequired bool
 }
 
 // Authorizer decides whether a call may perform an action on a resource, evaluating

@@ -66,6 +66,13 @@ type ParameterStore interface {
 	GetParameterFor(account, region, name string) (value, typ string, err error)
 }
 
+// Keys is what AWS::KMS::Key needs from the sandbox's KMS.
+type Keys interface {
+	CreateKeyFor(account, region, description, keyPolicy string, rotation bool) (id, arn string, err error)
+	UpdateKeyFor(arn, description, keyPolicy string, rotation bool) error
+	ScheduleDeletionFor(arn string, days int) error
+}
+
 // StateMachines is what AWS::StepFunctions::StateMachine needs from the
 // sandbox's Step Functions: its API actions, performed as a caller.
 type StateMachines interface {
@@ -102,6 +109,8 @@ type Options struct {
 	Events EventBuses
 	// Scheduler backs AWS::Scheduler::Schedule and ScheduleGroup; without it they are generic resources.
 	Scheduler Schedules
+	// KMS backs AWS::KMS::Key; without it keys are generic resources.
+	KMS Keys
 	// StackDuration is how long one stack operation takes (default 2s); the tag
 	// sandbox:duration overrides it per stack.
 	StackDuration time.Duration

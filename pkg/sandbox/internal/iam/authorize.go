@@ -47,7 +47,13 @@ func (s *Store) Authorize(call *awsapi.Call, action string, res awsapi.Resource,
 			full, direct = evalResource(rp, principalOf(caller), req)
 		}
 	}
-	return decide(caller, action, res.ARN, caller.Account == resAccount, identity, full, direct)
+	sameAccount := caller.Account == resAccount
+	if res.PolicyRequired && sameAccount && direct != policy.Allow {
+		// The key policy names the account at best: the identity policies
+		// must allow too, as across accounts.
+		sameAccount = false
+	}
+	return decide(caller, action, res.ARN, sameAccount, identity, full, direct)
 }
 
 func (s *Store) authorizeAnonymous(call *awsapi.Call, action string, res awsapi.Resource, extra map[string]string) error {

@@ -122,6 +122,15 @@ func (c *reqCtx) store(bucketName string, o *object, conds http.Header) (written
 		if o.sse == "aws:kms" && o.kmsKeyID == "" {
 			o.kmsKeyID = "arn:aws:kms:" + b.region + ":" + b.owner + ":alias/aws/s3"
 		}
+		if o.sse == "aws:kms" && c.s.kms != nil {
+			// A key id names a key of the bucket's account and region.
+			if !strings.HasPrefix(o.kmsKeyID, "arn:") && !strings.HasPrefix(o.kmsKeyID, "alias/") {
+				o.kmsKeyID = "arn:aws:kms:" + b.region + ":" + b.owner + ":key/" + o.kmsKeyID
+			}
+			if err := c.s.kms.Use(c.call, "kms:GenerateDataKey", o.kmsKeyID, b.owner, b.region); err != nil {
+				return err
+			}
+		}
 		o.versionID = b.newVersionID()
 		o.modified = c.now()
 		b.add(o)
@@ -381,6 +390,13 @@ func getObject(c *reqCtx) error {
 	o, versioning, err := c.readTarget(c.req.bucket, key, c.req.query.Get("versionId"))
 	if err != nil {
 		return err
+	}
+	// Reading an SSE-KMS object's data takes kms:Decrypt on its key (HEAD
+	// reads metadata only).
+	if o.sse == "aws:kms" && c.s.kms != nil && c.r.Method != http.MethodHead {
+		if err := c.s.kms.Use(c.call, "kms:Decrypt", o.kmsKeyID, "", ""); err != nil {
+			return err
+		}
 	}
 	h := c.w.Header()
 	notModified, err := readConditions(c.r.Header, o)

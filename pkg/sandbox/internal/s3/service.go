@@ -23,6 +23,19 @@ type Options struct {
 	// Notify, if set, is called after every object creation (PutObject,
 	// CompleteMultipartUpload, CopyObject), outside the service's lock.
 	Notify func(ObjectCreated)
+	// KMS, if set, decides whether the requester may use the key of an
+	// SSE-KMS object: kms:GenerateDataKey to write one, kms:Decrypt to read
+	// one, as S3 asks KMS with the requester's permissions. Without it SSE-KMS
+	// is only recorded.
+	KMS KeyUser
+}
+
+// KeyUser is what S3 needs from KMS.
+type KeyUser interface {
+	// Use authorizes call's caller to perform action (kms:GenerateDataKey or
+	// kms:Decrypt) with the key ref, a key ARN or a key id of the bucket's
+	// account and region.
+	Use(call *awsapi.Call, action, ref, bucketAccount, bucketRegion string) error
 }
 
 // ObjectCreated describes an object that was just written (the "Object Created"
@@ -70,6 +83,7 @@ type BucketSettings struct {
 type Service struct {
 	authz  awsapi.Authorizer
 	notify func(ObjectCreated)
+	kms    KeyUser
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -77,7 +91,7 @@ type Service struct {
 
 // New returns an empty S3 service.
 func New(opts Options) *Service {
-	return &Service{authz: opts.Authorizer, notify: opts.Notify, buckets: map[string]*bucket{}}
+	return &Service{authz: opts.Authorizer, notify: opts.Notify, kms: opts.KMS, buckets: map[string]*bucket{}}
 }
 
 // ServeHTTP serves one authenticated S3 request.
