@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stackerless/stackerless/infra/master"
+	"github.com/stackerless/stackerless/infra/nag"
 )
 
 func main() {
@@ -22,6 +23,8 @@ func main() {
 func run() int {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	// cdk-nag's AwsSolutions rules check every stack of the app at synth.
+	nag.Apply(app)
 	path := contextString(app, "settings", os.Getenv("STACKERLESS_SETTINGS"), "settings.json")
 	s, err := master.LoadSettings(path)
 	if err == nil {

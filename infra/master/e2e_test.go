@@ -102,6 +102,8 @@ func TestEndToEnd(t *testing.T) {
 		d.checkReport(ctx, t, last, "succeeded")
 	})
 
+	t.Run("attacks", func(t *testing.T) { d.attacks(ctx, t) })
+
 	t.Run("invalid config", func(t *testing.T) {
 		last, _ := d.follow(ctx, t, d.start(ctx, t, `{"action":"build","config":"s3://`+d.outs[master.OutputConfigBucket]+`/missing.yaml"}`))
 		if last.Status != sfntypes.ExecutionStatusFailed || aws.ToString(last.Error) != "ConfigError" || !strings.Contains(aws.ToString(last.Cause), "missing.yaml") {
@@ -127,11 +129,15 @@ func deploy(ctx context.Context, t *testing.T) *deployment {
 		acct, _ := sb.Account(a)
 		ids = append(ids, `"`+acct.ID+`"`)
 	}
+	// The tests upload, approve and freeze with master's root keys: the
+	// one writer.
+	masterAcct, _ := sb.Account("master")
 	settings := filepath.Join(work, "settings.json")
 	writeFile(t, settings, fmt.Sprintf(`{"allowed_accounts": [%s], "architecture": %q, "functions_dir": %q,
 		"poll_seconds": 1, "approval_poll_seconds": 2, "loops_per_execution": 1,
+		"config_writers": ["arn:aws:iam::%s:root"],
 		"schedules": [{"name": "nightly", "expression": "cron(0 3 * * ? *)", "action": "build", "config": "stacker.yaml"}]}`,
-		strings.Join(ids, ", "), arch, fns))
+		strings.Join(ids, ", "), arch, fns, masterAcct.ID))
 
 	cli, err := cdkcli.New(sb, "master")
 	if err != nil {
@@ -153,7 +159,6 @@ func deploy(ctx context.Context, t *testing.T) *deployment {
 	d.outs = d.outputs(ctx, t)
 
 	role := readRepo(t, "templates/stacker-role.yaml")
-	masterAcct, _ := sb.Account("master")
 	for _, a := range []string{"master", "prod", "stage"} {
 		c := cloudformation.NewFromConfig(sb.HTTPSConfig(a))
 		if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("stacker-role"), TemplateBody: aws.String(string(role)),

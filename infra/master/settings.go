@@ -32,8 +32,13 @@ type Settings struct {
 	LoopsPerExecution int `json:"loops_per_execution,omitempty"`
 	// Schedules start runs on a schedule (e.g. a nightly diff).
 	Schedules []Schedule `json:"schedules,omitempty"`
-	// ConfigWriters are IAM principal ARNs the config bucket's policy lets
-	// upload configs (under Prefix) from other accounts.
+	// ConfigWriters are the IAM principals (role, user or account root
+	// ARNs, matched against aws:PrincipalArn) that may write the config
+	// bucket (configs, templates, profiles), approvals and the freeze
+	// object: writing there is the permission to deploy. The buckets deny
+	// those writes to everyone else, the master account's administrators
+	// included. Empty leaves the decision to the master account's IAM
+	// policies (and synth warns).
 	ConfigWriters []string `json:"config_writers,omitempty"`
 	// Approvers are the principal ids (aws:userid) whose approvals count
 	// (APPROVERS of docs/runtime.md).
@@ -45,6 +50,12 @@ type Settings struct {
 	// starts a run.
 	Prefix   string   `json:"prefix,omitempty"`
 	Suffixes []string `json:"suffixes,omitempty"`
+	// ReservedConcurrency caps the concurrent instances of prepare and
+	// advance each, so that many runs at once do not exhaust the accounts'
+	// CloudFormation and STS request rates (a throttled step is retried by
+	// the state machine). 0 leaves them unreserved, as an account whose
+	// concurrency limit is below 100 + 2 x the cap must.
+	ReservedConcurrency *int `json:"reserved_concurrency,omitempty"`
 	// FunctionsDir holds the built functions, <dir>/<Go arch>/<name>/bootstrap
 	// (`make functions` writes dist/arm64 and dist/<host arch>).
 	FunctionsDir string `json:"functions_dir,omitempty"`
@@ -72,6 +83,7 @@ const (
 	DefaultArchitecture        = "arm64"
 	DefaultStackerRoleName     = "Stacker"
 	DefaultFunctionsDir        = "../dist"
+	DefaultReservedConcurrency = 10
 )
 
 // DefaultSuffixes are the keys whose upload starts a run: a stacker config
@@ -132,14 +144,20 @@ func (s *Settings) fillDefaults() {
 	if s.FunctionsDir == "" {
 		s.FunctionsDir = DefaultFunctionsDir
 	}
+	if s.ReservedConcurrency == nil {
+		n := DefaultReservedConcurrency
+		s.ReservedConcurrency = &n
+	}
 }
 
 var (
 	accountID = regexp.MustCompile(`^[0-9]{12}$`)
 	roleName  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	// A schedule is named <stack name>-<name>, at most 64 characters.
-	scheduleNm  = regexp.MustCompile(`^[0-9a-zA-Z-_.]{1,32}$`)
-	principal   = regexp.MustCompile(`^arn:aws[a-z-]*:(iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)|sts::[0-9]{12}:assumed-role/[\w+=,.@/-]+)$`)
+	scheduleNm = regexp.MustCompile(`^[0-9a-zA-Z-_.]{1,32}$`)
+	// A writer is matched by aws:PrincipalArn, which for a role session
+	// is the role's ARN: sessions (sts::...:assumed-role/...) never match.
+	principal   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)$`)
 	rateExpr    = regexp.MustCompile(`^rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)$`)
 	cronExpr    = regexp.MustCompile(`^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$`)
 	approverID  = regexp.MustCompile(`^[A-Z0-9]{16,128}(:[\w+=,.@-]*)?$`)
@@ -202,7 +220,7 @@ func (s *Settings) Validate() error {
 	}
 	for i, w := range s.ConfigWriters {
 		if !principal.MatchString(w) {
-			bad(fmt.Sprintf("config_writers[%d]", i), "%q is not an IAM principal ARN (root, role or user)", w)
+			bad(fmt.Sprintf("config_writers[%d]", i), "%q is not an IAM principal ARN (arn:aws:iam::ACCOUNT:root, :role/NAME or :user/NAME; name a role, not a session)", w)
 		}
 	}
 	for i, a := range s.Approvers {
@@ -223,6 +241,9 @@ func (s *Settings) Validate() error {
 		if x == "" || keyWildcard.Replace(x) != x {
 			bad(fmt.Sprintf("suffixes[%d]", i), "%q must be non-empty, without '*' or '\\'", x)
 		}
+	}
+	if s.ReservedConcurrency != nil && (*s.ReservedConcurrency < 0 || *s.ReservedConcurrency > 1000) {
+		bad("reserved_concurrency", "%d is outside 0..1000", *s.ReservedConcurrency)
 	}
 	if s.FunctionsDir == "" {
 		bad("functions_dir", "name the directory holding the built functions")

@@ -50,6 +50,10 @@ func TestSettingsErrors(t *testing.T) {
 		{"principals", `{"allowed_accounts": ["111111111111"], "config_writers": ["ci"], "approvers": ["alice"]}`,
 			[]string{`config_writers[0]: "ci" is not an IAM principal ARN`, `approvers[0]: "alice" is not a principal id`}},
 		{"role name", `{"allowed_accounts": ["111111111111"], "stacker_role_name": "a/b"}`, []string{`stacker_role_name: "a/b"`}},
+		// A writer is matched by aws:PrincipalArn: a role, never one session.
+		{"writer session", `{"allowed_accounts": ["111111111111"], "config_writers": ["arn:aws:sts::111111111111:assumed-role/ci/s", "arn:aws:iam::111111111111:role/ci"]}`,
+			[]string{`config_writers[0]: "arn:aws:sts::111111111111:assumed-role/ci/s" is not an IAM principal ARN`}},
+		{"reserved concurrency", `{"allowed_accounts": ["111111111111"], "reserved_concurrency": -1}`, []string{"reserved_concurrency: -1 is outside 0..1000"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := master.ParseSettings([]byte(tc.json))

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -59,16 +60,26 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	s := props.Settings
 	stack := awscdk.NewStack(scope, str(id), &props.StackProps)
 
-	configBucket := newBucket(stack, "Configs")
+	// Configs are encrypted with a key of their own: reading one takes
+	// kms:Decrypt on it, which only the deployer and the writers get.
+	configKey := awskms.NewKey(stack, str("ConfigKey"), &awskms.KeyProps{
+		Description:       str("stackerless: encrypts the configs in the config bucket"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	configBucket := newBucket(stack, "Configs", configKey)
 	// EventBridge notifications through the bucket's own property:
 	// Bucket{EventBridgeEnabled} would add a custom resource.
 	configBucket.Node().DefaultChild().(awss3.CfnBucket).SetNotificationConfiguration(&awss3.CfnBucket_NotificationConfigurationProperty{
 		EventBridgeConfiguration: &awss3.CfnBucket_EventBridgeConfigurationProperty{EventBridgeEnabled: jsii.Bool(true)},
 	})
-	stateBucket := newBucket(stack, "State")
-	templateBucket := newBucket(stack, "Templates")
+	stateBucket := newBucket(stack, "State", nil)
+	// Templates stay S3-encrypted (SSE-S3): CloudFormation in another
+	// account can read those with the bucket policy's grant alone.
+	templateBucket := newBucket(stack, "Templates", nil)
+
 	// CloudFormation in every allowed account reads templates as that
-	// account's Stacker role.
+	// account's Stacker role, and nothing but templates.
 	var accounts []awsiam.IPrincipal
 	var stackerRoles []*string
 	for _, a := range s.AllowedAccounts {
@@ -78,60 +89,19 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	templateBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        str("StackerRolesReadTemplates"),
 		Principals: &accounts,
-		Actions:    jsii.Strings("s3:GetObject", "s3:GetObjectVersion"),
-		Resources:  &[]*string{templateBucket.ArnForObjects(str("*"))},
+		Actions:    jsii.Strings("s3:GetObject"),
+		Resources:  &[]*string{templateBucket.ArnForObjects(str(TemplatePrefix + "*"))},
 		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:PrincipalArn": stackerRoles}},
 	}))
-	if len(s.ConfigWriters) > 0 {
-		var writers []awsiam.IPrincipal
-		for _, w := range s.ConfigWriters {
-			writers = append(writers, awsiam.NewArnPrincipal(str(w)))
-		}
-		configBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        str("ConfigWriters"),
-			Principals: &writers,
-			Actions:    jsii.Strings("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"),
-			Resources:  &[]*string{configBucket.ArnForObjects(str(s.Prefix + "*"))},
-		}))
-		configBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        str("ConfigWritersList"),
-			Principals: &writers,
-			Actions:    jsii.Strings("s3:ListBucket", "s3:ListBucketVersions"),
-			Resources:  &[]*string{configBucket.BucketArn()},
-		}))
-	}
+	restrictWriters(stack, s, configKey, configBucket, stateBucket)
 
 	bus := awsevents.NewEventBus(stack, str("Events"), &awsevents.EventBusProps{})
-
-	// One role for the Lambdas: the deployer, which master's Stacker role
-	// admits (templates/stacker-role.yaml's DeployerRoleArn).
-	deployer := awsiam.NewRole(stack, str("DeployerRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(str("lambda.amazonaws.com"), nil),
-		Description: str("stackerless's Lambdas: run state, configs, and the Stacker roles of the allowed accounts"),
-	})
-	// Reading covers versions and the bucket's versioning (s3:GetBucket*).
-	configBucket.GrantRead(deployer, nil)
-	stateBucket.GrantReadWrite(deployer, nil)
-	stateBucket.GrantDelete(deployer, nil)
-	templateBucket.GrantReadWrite(deployer, nil)
-	bus.GrantPutEventsTo(deployer, nil)
-	deployer.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       str("AssumeStackerRoles"),
-		Actions:   jsii.Strings("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"),
-		Resources: &stackerRoles,
-	}))
 	// The state machine's name is fixed so that the deployer's policy can
 	// name it without depending on it (which depends on the functions).
 	machineName := awscdk.Fn_Join(str("-"), &[]*string{awscdk.Aws_STACK_NAME(), str("runs")})
-	deployer.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     str("RunExecutions"),
-		Actions: jsii.Strings("states:StartExecution", "states:DescribeExecution"),
-		Resources: &[]*string{
-			stack.FormatArn(&awscdk.ArnComponents{Service: str("states"), Resource: str("stateMachine"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME, ResourceName: machineName}),
-			stack.FormatArn(&awscdk.ArnComponents{Service: str("states"), Resource: str("execution"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-				ResourceName: awscdk.Fn_Join(str(""), &[]*string{machineName, str(":*")})}),
-		},
-	}))
+	deployer := newDeployerRole(stack, s, deployerResources{
+		configKey: configKey, configs: configBucket, state: stateBucket, templates: templateBucket, bus: bus, machineName: machineName,
+	})
 
 	env := map[string]*string{
 		"STATE_BUCKET":          stateBucket.BucketName(),
@@ -145,31 +115,43 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	if s.Architecture == "x86_64" {
 		arch = awslambda.Architecture_X86_64()
 	}
-	fn := func(name string, timeout float64) awslambda.Function {
+	fn := func(name string, f sizing) awslambda.Function {
 		id := strings.ToUpper(name[:1]) + name[1:]
+		// An explicit log group: CDK's logRetention would add a custom
+		// resource. Lambda writes it as the function's role.
 		logs := awslogs.NewLogGroup(stack, str(id+"Logs"), &awslogs.LogGroupProps{
 			Retention:     awslogs.RetentionDays_THREE_MONTHS,
 			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		})
+		deployer.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       str("WriteLogs" + id),
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: &[]*string{logs.LogGroupArn()},
+		}))
+		var reserved *float64
+		if f.reserve && *s.ReservedConcurrency > 0 {
+			reserved = jsii.Number(*s.ReservedConcurrency)
+		}
 		return awslambda.NewFunction(stack, str(id+"Function"), &awslambda.FunctionProps{
-			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture:  arch,
-			Handler:       str("bootstrap"),
-			Code:          awslambda.Code_FromAsset(str(s.FunctionDir(name)), nil),
-			MemorySize:    jsii.Number(512),
-			Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
-			Role:          deployer,
-			Environment:   &env,
-			LogGroup:      logs,
-			LoggingFormat: awslambda.LoggingFormat_JSON,
-			Tracing:       awslambda.Tracing_ACTIVE,
+			Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:                 arch,
+			Handler:                      str("bootstrap"),
+			Code:                         awslambda.Code_FromAsset(str(s.FunctionDir(name)), nil),
+			MemorySize:                   jsii.Number(f.memoryMB),
+			Timeout:                      awscdk.Duration_Seconds(jsii.Number(f.timeoutSeconds)),
+			ReservedConcurrentExecutions: reserved,
+			Role:                         deployer,
+			Environment:                  &env,
+			LogGroup:                     logs,
+			LoggingFormat:                awslambda.LoggingFormat_JSON,
+			Tracing:                      awslambda.Tracing_ACTIVE,
 		})
 	}
 	fns := functions{
-		prepare: fn(fnPrepare, 300),
-		advance: fn(fnAdvance, 300),
-		report:  fn(fnReport, 120),
-		cont:    fn(fnContinue, 60),
+		prepare: fn(fnPrepare, functionSizing[fnPrepare]),
+		advance: fn(fnAdvance, functionSizing[fnAdvance]),
+		report:  fn(fnReport, functionSizing[fnReport]),
+		cont:    fn(fnContinue, functionSizing[fnContinue]),
 	}
 
 	machineLogs := awslogs.NewLogGroup(stack, str("StateMachineLogs"), &awslogs.LogGroupProps{
@@ -185,6 +167,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		// Execution data could hold a config's parameters: never logged.
 		Logs: &sfn.LogOptions{Destination: machineLogs, Level: sfn.LogLevel_ERROR, IncludeExecutionData: jsii.Bool(false)},
 	})
+
+	suppress([]awss3.Bucket{configBucket, stateBucket, templateBucket}, deployer, machine)
 
 	// Uploads of a config (or an archive) under the prefix start a run.
 	var keys []any
@@ -219,17 +203,33 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	return stack
 }
 
-// newBucket is a private, versioned, TLS-only bucket with S3-managed
-// encryption, kept when the stack goes.
-func newBucket(scope constructs.Construct, id string) awss3.Bucket {
-	return awss3.NewBucket(scope, jsii.String(id), &awss3.BucketProps{
+// newBucket is a private, versioned, TLS-only bucket, kept when the stack
+// goes, encrypted with key (SSE-KMS) or, when key is nil, S3's own keys
+// (SSE-S3). Old versions expire: a run pins the version it started from
+// for its few hours, and 90 days keep a config's history for audits.
+func newBucket(scope constructs.Construct, id string, key awskms.IKey) awss3.Bucket {
+	props := &awss3.BucketProps{
 		Versioned:         jsii.Bool(true),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("OldVersions"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(NoncurrentVersionDays)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+			ExpiredObjectDeleteMarker:           jsii.Bool(true),
+		}},
+	}
+	if key != nil {
+		props.Encryption = awss3.BucketEncryption_KMS
+		props.EncryptionKey = key
+		// S3 Bucket Keys: far fewer KMS requests; reads still need
+		// kms:Decrypt on the key.
+		props.BucketKeyEnabled = jsii.Bool(true)
+	}
+	return awss3.NewBucket(scope, jsii.String(id), props)
 }
 
 // newSchedule starts a run of one config on a schedule; the input names

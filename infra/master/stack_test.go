@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stackerless/stackerless/infra/master"
+	"github.com/stackerless/stackerless/infra/nag"
 )
 
 // template is the master stack synthesised once per test binary with
@@ -40,14 +42,20 @@ var template = sync.OnceValues(func() (map[string]any, error) {
 		return nil, err
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "cdk.out"))})
+	nag.Apply(app)
 	stack := master.NewStack(app, "Master", &master.StackProps{Settings: s})
 	var tmpl map[string]any
 	b, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
 	if err != nil {
 		return nil, err
 	}
+	nagFindings = nag.Findings(stack)
 	return tmpl, json.Unmarshal(b, &tmpl)
 })
+
+// nagFindings are the unsuppressed cdk-nag findings of the stack template
+// synthesised.
+var nagFindings []string
 
 func testSettings() *master.Settings {
 	s, err := master.ParseSettings([]byte(`{
@@ -302,6 +310,16 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: %s=%v, want %v", id, k, env[k], v)
 			}
 		}
+		// Sized from the runtime's measurements; the steps that call
+		// CloudFormation capped (reserved_concurrency, default 10).
+		want := map[string]string{"PrepareFunction": "1024 MB 300 s reserved 10", "AdvanceFunction": "1024 MB 120 s reserved 10",
+			"ReportFunction": "256 MB 60 s reserved <nil>", "ContinueFunction": "128 MB 30 s reserved <nil>"}[trimHash(id)]
+		if got := fmt.Sprintf("%v MB %v s reserved %v", p["MemorySize"], p["Timeout"], p["ReservedConcurrentExecutions"]); got != want {
+			t.Errorf("%s: %s, want %s", id, got, want)
+		}
+		if get(tmpl, "Resources", lg, "Properties", "RetentionInDays") != 90.0 {
+			t.Errorf("%s: log group %s retention %v", id, lg, get(tmpl, "Resources", lg, "Properties", "RetentionInDays"))
+		}
 		if env["STATE_BUCKET"] == nil || env["EVENT_BUS"] == nil {
 			t.Errorf("%s: environment %v", id, env)
 		}
@@ -398,16 +416,231 @@ func TestOutputs(t *testing.T) {
 	}
 }
 
-func TestDeployerPolicy(t *testing.T) {
-	tmpl := synth(t)
-	b, _ := json.Marshal(resources(tmpl, "AWS::IAM::Policy"))
-	s := string(b)
-	for _, want := range []string{`:iam::111111111111:role/Stacker`, `:iam::222222222222:role/Stacker`, `"states:StartExecution"`, `"events:PutEvents"`} {
-		if !strings.Contains(s, want) {
-			t.Errorf("policies lack %s", want)
+// statements are the statements of the policy documents of resources of a
+// type (AWS::IAM::Policy: PolicyDocument; AWS::S3::BucketPolicy and
+// AWS::KMS::Key: their documents) whose logical id starts with prefix.
+func statements(t *testing.T, tmpl map[string]any, typ, prefix string) []map[string]any {
+	t.Helper()
+	field := map[string]string{"AWS::IAM::Policy": "PolicyDocument", "AWS::S3::BucketPolicy": "PolicyDocument", "AWS::KMS::Key": "KeyPolicy"}[typ]
+	var out []map[string]any
+	for id, r := range resources(tmpl, typ) {
+		if !strings.HasPrefix(id, prefix) {
+			continue
+		}
+		for _, st := range get(r, "Properties", field, "Statement").([]any) {
+			out = append(out, st.(map[string]any))
 		}
 	}
-	if strings.Contains(s, `"sts:AssumeRole","Effect":"Allow","Resource":"*"`) {
-		t.Errorf("the deployer may assume any role")
+	if len(out) == 0 {
+		t.Fatalf("no %s %s* with statements", typ, prefix)
+	}
+	return out
+}
+
+// strs is a policy field that is a string or a list of strings (others are
+// JSON).
+func strs(v any) []string {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, strs(e)...)
+		}
+		return out
+	}
+	b, _ := json.Marshal(v)
+	return []string{string(b)}
+}
+
+func TestDeployerPolicy(t *testing.T) {
+	tmpl := synth(t)
+	// Exactly the runtime's calls: Sid -> actions -> what they apply to.
+	want := map[string]string{
+		"ReadConfigs":         "s3:GetObject,s3:GetObjectVersion on Configs/*",
+		"ListConfigs":         "s3:ListBucket on Configs",
+		"DecryptConfigs":      "kms:Decrypt on ConfigKey",
+		"RunState":            "s3:GetObject,s3:PutObject on State/runs/*,State/locks/*",
+		"ReleaseLocks":        "s3:DeleteObject on State/locks/*",
+		"ReadFreeze":          "s3:GetObject on State/freeze",
+		"ListState":           "s3:ListBucket on State",
+		"WriteTemplates":      "s3:PutObject on Templates/stack_templates/*",
+		"ListTemplates":       "s3:ListBucket on Templates",
+		"AssumeMasterStacker": "sts:AssumeRole,sts:SetSourceIdentity on arn:AWS::Partition:iam::AWS::AccountId:role/Stacker",
+		"StartRuns":           "states:StartExecution on arn:AWS::Partition:states:AWS::Region:AWS::AccountId:stateMachine:AWS::StackName-runs",
+		"DescribeRuns":        "states:DescribeExecution on arn:AWS::Partition:states:AWS::Region:AWS::AccountId:execution:AWS::StackName-runs:*",
+		"PutRunEvents":        "events:PutEvents on Events",
+		"WriteLogsPrepare":    "logs:CreateLogStream,logs:PutLogEvents on PrepareLogs",
+		"WriteLogsAdvance":    "logs:CreateLogStream,logs:PutLogEvents on AdvanceLogs",
+		"WriteLogsReport":     "logs:CreateLogStream,logs:PutLogEvents on ReportLogs",
+		"WriteLogsContinue":   "logs:CreateLogStream,logs:PutLogEvents on ContinueLogs",
+		// Lambda's active tracing; X-Ray has no resource-level permissions.
+		"": "xray:PutTraceSegments,xray:PutTelemetryRecords on *",
+	}
+	got := map[string]string{}
+	for _, st := range statements(t, tmpl, "AWS::IAM::Policy", "DeployerRole") {
+		if st["Effect"] != "Allow" || st["NotAction"] != nil || st["NotResource"] != nil || st["Condition"] != nil {
+			t.Errorf("statement %v", st)
+		}
+		for _, a := range strs(st["Action"]) {
+			if strings.Contains(a, "*") {
+				t.Errorf("wildcard action %s", a)
+			}
+		}
+		var res []string
+		for _, r := range list(st["Resource"]) {
+			res = append(res, flatten(r))
+		}
+		sid, _ := st["Sid"].(string)
+		got[sid] = strings.Join(strs(st["Action"]), ",") + " on " + strings.Join(res, ",")
+	}
+	for sid, w := range want {
+		if got[sid] != w {
+			t.Errorf("%q: %s, want %s", sid, got[sid], w)
+		}
+	}
+	for sid, g := range got {
+		if _, ok := want[sid]; !ok {
+			t.Errorf("unexpected statement %q: %s", sid, g)
+		}
+	}
+}
+
+// list is a policy field as a list.
+func list(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// flatten writes a CloudFormation value as text: Ref and GetAtt X.Arn as X
+// without its hash, Fn::Join joined.
+func flatten(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if r, ok := x["Ref"].(string); ok {
+			return trimHash(r)
+		}
+		if att, ok := x["Fn::GetAtt"].([]any); ok {
+			return trimHash(att[0].(string))
+		}
+		if j, ok := x["Fn::Join"].([]any); ok {
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, flatten(p))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+var hashSuffix = regexp.MustCompile(`[0-9A-F]{8}$`)
+
+func trimHash(id string) string { return hashSuffix.ReplaceAllString(id, "") }
+
+func TestConfigBucket(t *testing.T) {
+	tmpl := synth(t)
+	keyID, key := only(t, tmpl, "AWS::KMS::Key")
+	if key["EnableKeyRotation"] != true {
+		t.Errorf("key rotation %v", key["EnableKeyRotation"])
+	}
+	if r := resources(tmpl, "AWS::KMS::Key")[keyID]; r["DeletionPolicy"] != "Retain" {
+		t.Errorf("key DeletionPolicy %v", r["DeletionPolicy"])
+	}
+	for id, r := range resources(tmpl, "AWS::S3::Bucket") {
+		p := r["Properties"].(map[string]any)
+		enc := get(p, "BucketEncryption", "ServerSideEncryptionConfiguration", "0")
+		switch trimHash(id) {
+		case "Configs":
+			if get(enc, "ServerSideEncryptionByDefault", "SSEAlgorithm") != "aws:kms" || flatten(get(enc, "ServerSideEncryptionByDefault", "KMSMasterKeyID")) != "ConfigKey" {
+				t.Errorf("config bucket encryption %v, want SSE-KMS with the config key", enc)
+			}
+		default:
+			// CloudFormation in the other accounts reads templates with the
+			// bucket policy alone: no customer key.
+			if get(enc, "ServerSideEncryptionByDefault", "SSEAlgorithm") != "AES256" {
+				t.Errorf("%s encryption %v, want SSE-S3", id, enc)
+			}
+		}
+		rule := get(p, "LifecycleConfiguration", "Rules", "0")
+		if get(rule, "Status") != "Enabled" || get(rule, "NoncurrentVersionExpiration", "NoncurrentDays") != float64(master.NoncurrentVersionDays) {
+			t.Errorf("%s lifecycle %v, want old versions to expire", id, rule)
+		}
+	}
+	// The config writer outside the master account may use the key.
+	var grant bool
+	for _, st := range statements(t, tmpl, "AWS::KMS::Key", "ConfigKey") {
+		if fmt.Sprint(strs(get(st, "Principal", "AWS"))) == "[arn:aws:iam::222222222222:role/ci]" &&
+			fmt.Sprint(strs(st["Action"])) == "[kms:GenerateDataKey kms:Decrypt]" {
+			grant = true
+		}
+	}
+	if !grant {
+		t.Errorf("the key policy does not let the writer encrypt")
+	}
+}
+
+func TestTemplateBucketPolicy(t *testing.T) {
+	tmpl := synth(t)
+	var reads []map[string]any
+	for _, st := range statements(t, tmpl, "AWS::S3::BucketPolicy", "TemplatesPolicy") {
+		if st["Effect"] == "Allow" {
+			reads = append(reads, st)
+		}
+	}
+	if len(reads) != 1 {
+		t.Fatalf("%d Allow statements, want the Stacker roles' read", len(reads))
+	}
+	st := reads[0]
+	if fmt.Sprint(strs(st["Action"])) != "[s3:GetObject]" || flatten(st["Resource"]) != "Templates/stack_templates/*" {
+		t.Errorf("template read %v on %v, want s3:GetObject on template keys", st["Action"], flatten(st["Resource"]))
+	}
+	var roles []string
+	for _, r := range get(st, "Condition", "ArnEquals", "aws:PrincipalArn").([]any) {
+		roles = append(roles, flatten(r))
+	}
+	if fmt.Sprint(roles) != "[arn:AWS::Partition:iam::111111111111:role/Stacker arn:AWS::Partition:iam::222222222222:role/Stacker]" {
+		t.Errorf("template readers %v, want the allowed accounts' Stacker roles", roles)
+	}
+}
+
+func TestWriters(t *testing.T) {
+	tmpl := synth(t)
+	for bucket, want := range map[string]string{
+		"ConfigsPolicy": "Configs/*",
+		"StatePolicy":   "State/runs/*/approvals/*,State/freeze",
+	} {
+		var found bool
+		for _, st := range statements(t, tmpl, "AWS::S3::BucketPolicy", bucket) {
+			if st["Effect"] != "Deny" || st["Sid"] == nil {
+				continue
+			}
+			var res []string
+			for _, r := range list(st["Resource"]) {
+				res = append(res, flatten(r))
+			}
+			found = found || fmt.Sprint(strs(get(st, "Principal", "AWS"))) == "[*]" &&
+				fmt.Sprint(strs(st["Action"])) == "[s3:PutObject s3:DeleteObject s3:DeleteObjectVersion]" &&
+				strings.Join(res, ",") == want &&
+				fmt.Sprint(strs(get(st, "Condition", "ArnNotLike", "aws:PrincipalArn"))) == "[arn:aws:iam::222222222222:role/ci]"
+		}
+		if !found {
+			t.Errorf("%s: no Deny of writes to %s for principals outside config_writers", bucket, want)
+		}
+	}
+}
+
+func TestNag(t *testing.T) {
+	synth(t)
+	for _, f := range nagFindings {
+		t.Error(f)
 	}
 }
