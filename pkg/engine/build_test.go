@@ -144,19 +144,7 @@ func TestStackSettings(t *testing.T) {
 	w := newWorld(t)
 	c := cfnClient(w, "master")
 	master, _ := w.sb.Account("master")
-	role := "arn:aws:iam::" + master.ID + ":role/cfn-service"
-	ic := iam.NewFromConfig(w.sb.AWSConfig("master"))
-	if _, err := ic.CreateRole(t.Context(), &iam.CreateRoleInput{
-		RoleName:                 aws.String("cfn-service"),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudformation.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.AttachRolePolicy(t.Context(), &iam.AttachRolePolicyInput{
-		RoleName: aws.String("cfn-service"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess"),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	role := w.serviceRole("cfn-service")
 	topic := "arn:aws:sns:us-east-1:" + master.ID + ":stack-events"
 	config := func(protection bool) string {
 		return `namespace: settings
@@ -299,4 +287,24 @@ func TestPollParallel(t *testing.T) {
 			t.Errorf("%s: %s, started %v ended %v", s.Name, s.State, s.Started, s.Ended)
 		}
 	}
+}
+
+// serviceRole creates, in master, a role CloudFormation may assume to act
+// for a stack (a service_role), and returns its ARN.
+func (w *world) serviceRole(name string) string {
+	w.t.Helper()
+	ic := iam.NewFromConfig(w.sb.AWSConfig("master"))
+	out, err := ic.CreateRole(w.t.Context(), &iam.CreateRoleInput{
+		RoleName:                 aws.String(name),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudformation.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := ic.AttachRolePolicy(w.t.Context(), &iam.AttachRolePolicyInput{
+		RoleName: aws.String(name), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess"),
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	return aws.ToString(out.Role.Arn)
 }
