@@ -79,7 +79,7 @@ func (e *Engine) listing(ctx context.Context, run *Run, cf CloudFormation, s *St
 	run.snap.mu.Lock()
 	l, ok := run.snap.accounts[key]
 	if !ok {
-		if !worthListing(run, key) {
+		if !e.worthListing(run, key) {
 			run.snap.mu.Unlock()
 			return nil, nil
 		}
@@ -120,16 +120,24 @@ func (e *Engine) listing(ctx context.Context, run *Run, cf CloudFormation, s *St
 
 // worthListing says whether reading the account's stacks in pages costs
 // fewer calls than describing, one by one, the run's stacks there that this
-// step may look at (those not yet ended). A listing's page count is
-// remembered in the run; an account not yet listed is assumed to take one
-// page. run.snap.mu must be held.
-func worthListing(run *Run, key accountKey) bool {
+// step may look at: those in flight, and those waiting to start whose
+// dependencies are done. Nothing is kept when it says no, so a later look in
+// the same step (dependents that became ready) asks again. A listing's page
+// count is remembered in the run; an account not yet listed is assumed to
+// take one page. run.snap.mu must be held.
+func (e *Engine) worthListing(run *Run, key accountKey) bool {
 	n := 0
 	for _, s := range run.Stacks {
-		if s.Profile == key.profile && s.Region == key.region && !s.State.Terminal() &&
-			s.Phase != PhaseChangeSet && s.Phase != PhaseApproval {
-			n++
+		if s.Profile != key.profile || s.Region != key.region || s.State.Terminal() ||
+			s.Phase == PhaseChangeSet || s.Phase == PhaseApproval {
+			continue
 		}
+		if !e.inFlight(s) {
+			if ready, _ := e.depsDone(run, s); !ready {
+				continue
+			}
+		}
+		n++
 	}
 	pages := max(run.StackPages[key.String()], 1)
 	return n > 1 && n >= pages
