@@ -76,6 +76,11 @@ func TestKMSKeyPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without the bypass, KMS refuses a policy that locks its caller out.
+	if _, err := root.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(fmt.Sprintf(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":%q},"Action":"kms:*","Resource":"*"}]}`, namedArn))}); errCode(err) != "MalformedPolicyDocumentException" {
+		t.Errorf("CreateKey locking root out: %v, want MalformedPolicyDocumentException", err)
+	}
 	if !strings.HasPrefix(aws.ToString(def.KeyMetadata.Arn), "arn:aws:kms:"+sb.Region()+":"+master.ID+":key/") {
 		t.Fatalf("key ARN %s", aws.ToString(def.KeyMetadata.Arn))
 	}

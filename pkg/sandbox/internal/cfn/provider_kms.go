@@ -38,6 +38,11 @@ var kmsKeyProvider = &provider{
 		if err != nil {
 			return err
 		}
+		if !propBool(props, "BypassPolicyLockoutSafetyCheck") {
+			if err := c.s.opts.KMS.CheckLockout(c.call, c.account, c.region, keyPolicy); err != nil {
+				return serviceError("KMS", err)
+			}
+		}
 		id, arn, err := c.s.opts.KMS.CreateKeyFor(c.account, c.region, description, keyPolicy, rotation)
 		if err != nil {
 			return serviceError("KMS", err)
@@ -47,13 +52,19 @@ var kmsKeyProvider = &provider{
 		return nil
 	},
 	update: func(c *pctx, r *resource, old, props map[string]any) error {
+		// The key policy decides, as for the API.
 		arn, _ := r.attrs["Arn"].(string)
-		if err := c.authorize("kms:PutKeyPolicy", arn, "KMS"); err != nil {
-			return err
+		if err := c.s.opts.KMS.AuthorizeKey(c.call, "kms:PutKeyPolicy", arn); err != nil {
+			return serviceError("KMS", err)
 		}
 		description, keyPolicy, rotation, err := keySettings(props)
 		if err != nil {
 			return err
+		}
+		if !propBool(props, "BypassPolicyLockoutSafetyCheck") {
+			if err := c.s.opts.KMS.CheckLockout(c.call, c.account, c.region, keyPolicy); err != nil {
+				return serviceError("KMS", err)
+			}
 		}
 		if err := c.s.opts.KMS.UpdateKeyFor(arn, description, keyPolicy, rotation); err != nil {
 			return serviceError("KMS", err)
@@ -62,8 +73,11 @@ var kmsKeyProvider = &provider{
 	},
 	delete: func(c *pctx, r *resource) error {
 		arn, _ := r.attrs["Arn"].(string)
-		if err := c.authorize("kms:ScheduleKeyDeletion", arn, "KMS"); err != nil {
-			return err
+		if err := c.s.opts.KMS.AuthorizeKey(c.call, "kms:ScheduleKeyDeletion", arn); err != nil {
+			if isCode(err, "NotFoundException") {
+				return nil
+			}
+			return serviceError("KMS", err)
 		}
 		days := 30
 		if n, ok := r.props["PendingWindowInDays"].(float64); ok {

@@ -71,6 +71,10 @@ type Keys interface {
 	CreateKeyFor(account, region, description, keyPolicy string, rotation bool) (id, arn string, err error)
 	UpdateKeyFor(arn, description, keyPolicy string, rotation bool) error
 	ScheduleDeletionFor(arn string, days int) error
+	// AuthorizeKey decides an action on a key through its key policy.
+	AuthorizeKey(call *awsapi.Call, action, arn string) error
+	// CheckLockout refuses a key policy that would lock the caller out.
+	CheckLockout(call *awsapi.Call, account, region, keyPolicy string) error
 }
 
 // StateMachines is what AWS::StepFunctions::StateMachine needs from the

@@ -195,6 +195,36 @@ func (s *Service) authorize(call *awsapi.Call, action string, k *key) error {
 	return s.authz.Authorize(call, action, awsapi.Resource{ARN: k.arn, Account: k.account, Policy: k.policy, PolicyRequired: true}, nil)
 }
 
+// AuthorizeKey authorizes call's caller to perform action on the key arn
+// through its key policy (CloudFormation's handler acts as the caller).
+func (s *Service) AuthorizeKey(call *awsapi.Call, action, arn string) error {
+	s.mu.Lock()
+	k := s.keys[arn]
+	s.mu.Unlock()
+	if k == nil {
+		return notFound(arn)
+	}
+	return s.authorize(call, action, k)
+}
+
+// CheckLockout is KMS's policy lockout safety check: a new key policy
+// (empty: the default) for a key of account and region must let call's
+// caller change it again (kms:PutKeyPolicy), unless the request bypasses
+// the check.
+func (s *Service) CheckLockout(call *awsapi.Call, account, region, keyPolicy string) error {
+	if s.authz == nil || call == nil || call.Caller == nil {
+		return nil
+	}
+	if keyPolicy == "" {
+		keyPolicy = DefaultPolicy(account)
+	}
+	res := awsapi.Resource{ARN: fmt.Sprintf("arn:aws:kms:%s:%s:key/new", region, account), Account: account, Policy: keyPolicy, PolicyRequired: true}
+	if err := s.authz.Authorize(call, "kms:PutKeyPolicy", res, nil); err != nil {
+		return malformedPolicy("The new key policy will not allow you to update the key policy in the future.")
+	}
+	return nil
+}
+
 // lookup finds ref for call and authorizes action on it; a key pending
 // deletion is in an invalid state.
 func (s *Service) lookup(call *awsapi.Call, action, ref string) (*key, error) {
@@ -288,6 +318,11 @@ func (s *Service) createKey(call *awsapi.Call, in *createKeyInput) (any, error) 
 	if (in.KeySpec != "" && in.KeySpec != "SYMMETRIC_DEFAULT") || (in.KeyUsage != "" && in.KeyUsage != "ENCRYPT_DECRYPT") || (in.Origin != "" && in.Origin != "AWS_KMS") {
 		return nil, awsapi.Errorf(http.StatusBadRequest, "UnsupportedOperationException", "The sandbox's KMS has symmetric ENCRYPT_DECRYPT keys of origin AWS_KMS only")
 	}
+	if !in.BypassPolicyLockoutSafetyCheck {
+		if err := s.CheckLockout(call, call.Caller.Account, call.Region, in.Policy); err != nil {
+			return nil, err
+		}
+	}
 	_, arn, err := s.CreateKeyFor(call.Caller.Account, call.Region, in.Description, in.Policy, false)
 	if err != nil {
 		return nil, err
@@ -337,6 +372,11 @@ func (s *Service) putKeyPolicy(call *awsapi.Call, in *putKeyPolicyInput) (any, e
 	}
 	if err := checkPolicy(in.Policy); err != nil {
 		return nil, err
+	}
+	if !in.BypassPolicyLockoutSafetyCheck {
+		if err := s.CheckLockout(call, k.account, k.region, in.Policy); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
