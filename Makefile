@@ -76,9 +76,13 @@ lint:
 ## 10,000-stack config): they run a fixed number of times instead of for 1s.
 BENCH_HEAVY := Memory|10k
 BENCH_HEAVY_TIME ?= 3x
+## infra/'s benchmarks deploy the master app into a sandbox with the CDK CLI and run
+## configs through it (minutes each): once per run.
+BENCH_INFRA_TIME ?= 1x
 bench: node_modules
 	$(GO) test -run '^$$' -bench . -skip '$(BENCH_HEAVY)' -benchmem $(PKGS)
 	$(GO) test -run '^$$' -bench '$(BENCH_HEAVY)' -benchtime=$(BENCH_HEAVY_TIME) -benchmem $(PKGS)
+	cd infra && $(GO) test -run '^$$' -bench . -benchtime=$(BENCH_INFRA_TIME) -timeout 90m ./...
 
 ## fuzz: a short run of each fuzz target (seeds always run as part of `make unit`).
 FUZZTIME ?= 20s

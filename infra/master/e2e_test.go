@@ -44,7 +44,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
 	defer cancel()
-	d := deploy(ctx, t)
+	d := deploy(ctx, t, e2eOptions)
 
 	t.Run("upload", func(t *testing.T) {
 		// Templates and profiles first: only the config's upload starts a
@@ -112,11 +112,34 @@ func TestEndToEnd(t *testing.T) {
 	})
 }
 
+// deployOptions shape a deployment: the sandbox's accounts beside master
+// (each gets a Stacker role; all are allowed), how long stack operations
+// take, and the settings file's fields other than allowed_accounts,
+// architecture and functions_dir.
+type deployOptions struct {
+	accounts      []sandbox.AccountSpec
+	stackDuration time.Duration
+	settings      string
+}
+
+// e2eOptions are TestEndToEnd's: the default accounts (master, prod,
+// stage), a new execution for every step after the first, a schedule.
+var e2eOptions = deployOptions{
+	accounts: sandbox.DefaultOptions().Accounts[1:],
+	settings: `"poll_seconds": 1, "approval_poll_seconds": 2, "loops_per_execution": 1,
+		"schedules": [{"name": "nightly", "expression": "cron(0 3 * * ? *)", "action": "build", "config": "stacker.yaml"}]`,
+}
+
 // deploy builds the functions and the app, bootstraps the sandbox's master
 // account, deploys the app with the CDK CLI, and deploys the Stacker role
 // in every account trusting the deployer.
-func deploy(ctx context.Context, t *testing.T) *deployment {
-	sb := sandboxtest.Start(t)
+func deploy(ctx context.Context, t testing.TB, o deployOptions) *deployment {
+	sb := sandboxtest.Start(t, func(so *sandbox.Options) {
+		so.Accounts = append([]sandbox.AccountSpec{sandbox.DefaultOptions().Accounts[0]}, o.accounts...)
+		if o.stackDuration > 0 {
+			so.StackDuration = o.stackDuration
+		}
+	})
 	work := t.TempDir()
 	fns := filepath.Join(work, "dist")
 	buildFunctions(t, fns)
@@ -125,8 +148,7 @@ func deploy(ctx context.Context, t *testing.T) *deployment {
 		arch = "arm64"
 	}
 	var ids []string
-	for _, a := range []string{"master", "prod", "stage"} {
-		acct, _ := sb.Account(a)
+	for _, acct := range sb.Accounts() {
 		ids = append(ids, `"`+acct.ID+`"`)
 	}
 	// The tests upload, approve and freeze with master's root keys: the
@@ -134,10 +156,8 @@ func deploy(ctx context.Context, t *testing.T) *deployment {
 	masterAcct, _ := sb.Account("master")
 	settings := filepath.Join(work, "settings.json")
 	writeFile(t, settings, fmt.Sprintf(`{"allowed_accounts": [%s], "architecture": %q, "functions_dir": %q,
-		"poll_seconds": 1, "approval_poll_seconds": 2, "loops_per_execution": 1,
-		"config_writers": ["arn:aws:iam::%s:root"],
-		"schedules": [{"name": "nightly", "expression": "cron(0 3 * * ? *)", "action": "build", "config": "stacker.yaml"}]}`,
-		strings.Join(ids, ", "), arch, fns, masterAcct.ID))
+		"config_writers": ["arn:aws:iam::%s:root"], %s}`,
+		strings.Join(ids, ", "), arch, fns, masterAcct.ID, o.settings))
 
 	cli, err := cdkcli.New(sb, "master")
 	if err != nil {
@@ -158,9 +178,12 @@ func deploy(ctx context.Context, t *testing.T) *deployment {
 	d := &deployment{sb: sb, cfg: cfg, s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), sfn: sfn.NewFromConfig(cfg)}
 	d.outs = d.outputs(ctx, t)
 
+	// Every account's Stacker role, created together, then waited for.
 	role := readRepo(t, "templates/stacker-role.yaml")
-	for _, a := range []string{"master", "prod", "stage"} {
-		c := cloudformation.NewFromConfig(sb.HTTPSConfig(a))
+	clients := map[string]*cloudformation.Client{}
+	for _, acct := range sb.Accounts() {
+		c := cloudformation.NewFromConfig(sb.HTTPSConfig(acct.Name))
+		clients[acct.Name] = c
 		if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("stacker-role"), TemplateBody: aws.String(string(role)),
 			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
 			Parameters: []cfntypes.Parameter{
@@ -169,14 +192,16 @@ func deploy(ctx context.Context, t *testing.T) *deployment {
 			}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for name, c := range clients {
 		if st := sandboxtest.WaitStack(t, c, "stacker-role"); st.StackStatus != cfntypes.StackStatusCreateComplete {
-			t.Fatalf("stacker-role in %s: %s", a, st.StackStatus)
+			t.Fatalf("stacker-role in %s: %s", name, st.StackStatus)
 		}
 	}
 	return d
 }
 
-func (d *deployment) outputs(ctx context.Context, t *testing.T) map[string]string {
+func (d *deployment) outputs(ctx context.Context, t testing.TB) map[string]string {
 	t.Helper()
 	st := d.stack(ctx, t, "master", master.DefaultStackName)
 	m := map[string]string{}
@@ -192,7 +217,7 @@ func (d *deployment) outputs(ctx context.Context, t *testing.T) map[string]strin
 	return m
 }
 
-func (d *deployment) stack(ctx context.Context, t *testing.T, account, name string) cfntypes.Stack {
+func (d *deployment) stack(ctx context.Context, t testing.TB, account, name string) cfntypes.Stack {
 	t.Helper()
 	out, err := cloudformation.NewFromConfig(d.sb.HTTPSConfig(account)).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
 	if err != nil {
@@ -201,7 +226,7 @@ func (d *deployment) stack(ctx context.Context, t *testing.T, account, name stri
 	return out.Stacks[0]
 }
 
-func (d *deployment) put(ctx context.Context, t *testing.T, bucket, key string, body []byte) {
+func (d *deployment) put(ctx context.Context, t testing.TB, bucket, key string, body []byte) {
 	t.Helper()
 	if _, err := d.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
 		Body: strings.NewReader(string(body))}); err != nil {
@@ -210,7 +235,7 @@ func (d *deployment) put(ctx context.Context, t *testing.T, bucket, key string, 
 }
 
 // start starts an execution with input, as the console does.
-func (d *deployment) start(ctx context.Context, t *testing.T, input string) string {
+func (d *deployment) start(ctx context.Context, t testing.TB, input string) string {
 	t.Helper()
 	out, err := d.sfn.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(d.outs[master.OutputStateMachineArn]), Input: aws.String(input)})
 	if err != nil {
@@ -220,12 +245,12 @@ func (d *deployment) start(ctx context.Context, t *testing.T, input string) stri
 }
 
 // executionsWith counts the state machine's executions whose input matches.
-func (d *deployment) executionsWith(ctx context.Context, t *testing.T, match func(input string) bool) int {
+func (d *deployment) executionsWith(ctx context.Context, t testing.TB, match func(input string) bool) int {
 	t.Helper()
 	return len(d.matching(ctx, t, match))
 }
 
-func (d *deployment) matching(ctx context.Context, t *testing.T, match func(input string) bool) []string {
+func (d *deployment) matching(ctx context.Context, t testing.TB, match func(input string) bool) []string {
 	t.Helper()
 	var arns []string
 	p := sfn.NewListExecutionsPaginator(d.sfn, &sfn.ListExecutionsInput{StateMachineArn: aws.String(d.outs[master.OutputStateMachineArn])})
@@ -248,7 +273,7 @@ func (d *deployment) matching(ctx context.Context, t *testing.T, match func(inpu
 }
 
 // started waits for the one execution whose input matches.
-func (d *deployment) started(ctx context.Context, t *testing.T, match func(input string) bool) string {
+func (d *deployment) started(ctx context.Context, t testing.TB, match func(input string) bool) string {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		arns := d.matching(ctx, t, match)
@@ -266,10 +291,18 @@ func (d *deployment) started(ctx context.Context, t *testing.T, match func(input
 // follow waits for an execution to end and, while it ended by continuing
 // the run, for the execution it continued in; it returns the last one and
 // how many times the run continued.
-func (d *deployment) follow(ctx context.Context, t *testing.T, arn string) (*sfn.DescribeExecutionOutput, int) {
+func (d *deployment) follow(ctx context.Context, t testing.TB, arn string) (*sfn.DescribeExecutionOutput, int) {
 	t.Helper()
-	hops := 0
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(250 * time.Millisecond) {
+	chain := d.chain(ctx, t, arn, 5*time.Minute)
+	return chain[len(chain)-1], len(chain) - 1
+}
+
+// chain waits for a run's executions to end, from its first, following
+// each that continued the run; it returns them in order.
+func (d *deployment) chain(ctx context.Context, t testing.TB, arn string, timeout time.Duration) []*sfn.DescribeExecutionOutput {
+	t.Helper()
+	var chain []*sfn.DescribeExecutionOutput
+	for deadline := time.Now().Add(timeout); ; time.Sleep(250 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("execution %s still running", arn)
 		}
@@ -280,21 +313,21 @@ func (d *deployment) follow(ctx context.Context, t *testing.T, arn string) (*sfn
 		if ex.Status == sfntypes.ExecutionStatusRunning {
 			continue
 		}
+		chain = append(chain, ex)
 		var out struct {
 			Status      string `json:"status"`
 			ContinuedIn string `json:"continued_in"`
 		}
 		_ = json.Unmarshal([]byte(aws.ToString(ex.Output)), &out)
 		if ex.Status != sfntypes.ExecutionStatusSucceeded || out.Status != "continued" {
-			return ex, hops
+			return chain
 		}
 		arn = out.ContinuedIn
-		hops++
 	}
 }
 
 // checkReport reads the report of the run an execution ended.
-func (d *deployment) checkReport(ctx context.Context, t *testing.T, ex *sfn.DescribeExecutionOutput, status string) {
+func (d *deployment) checkReport(ctx context.Context, t testing.TB, ex *sfn.DescribeExecutionOutput, status string) {
 	t.Helper()
 	var out struct {
 		Report struct {
@@ -329,7 +362,7 @@ func (d *deployment) checkReport(ctx context.Context, t *testing.T, ex *sfn.Desc
 }
 
 // repoRoot is the repository's root (infra/master/../..).
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -338,7 +371,7 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-func readRepo(t *testing.T, rel string) []byte {
+func readRepo(t testing.TB, rel string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot(t), rel))
 	if err != nil {
@@ -347,7 +380,7 @@ func readRepo(t *testing.T, rel string) []byte {
 	return b
 }
 
-func writeFile(t *testing.T, path, body string) {
+func writeFile(t testing.TB, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
@@ -357,7 +390,7 @@ func writeFile(t *testing.T, path, body string) {
 // buildFunctions builds every functions/<name> for Linux on the host's
 // architecture into dir/<GOARCH>/<name>/bootstrap, as `make functions` does
 // for the sandbox. The Go build cache keeps later builds quick.
-func buildFunctions(t *testing.T, dir string) {
+func buildFunctions(t testing.TB, dir string) {
 	t.Helper()
 	for _, name := range []string{"prepare", "advance", "report", "continue"} {
 		cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w",
@@ -371,7 +404,7 @@ func buildFunctions(t *testing.T, dir string) {
 }
 
 // goBuild builds the package in dir (relative to this package) to out.
-func goBuild(t *testing.T, dir, out string, env []string) {
+func goBuild(t testing.TB, dir, out string, env []string) {
 	t.Helper()
 	cmd := exec.Command("go", "build", "-o", out, ".")
 	cmd.Dir = dir
