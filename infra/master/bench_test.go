@@ -141,6 +141,9 @@ type runMetrics struct {
 	runs, executions, transitions, invocations int
 	makespan                                   float64         // seconds, summed
 	advance                                    []time.Duration // every Advance invocation
+	// in is the time spent in each Task's Lambda invocations and in the
+	// Wait states, by state name, summed.
+	in map[string]time.Duration
 }
 
 func (m *runMetrics) add(r runMetrics) {
@@ -150,6 +153,12 @@ func (m *runMetrics) add(r runMetrics) {
 	m.invocations += r.invocations
 	m.makespan += r.makespan
 	m.advance = append(m.advance, r.advance...)
+	if m.in == nil {
+		m.in = map[string]time.Duration{}
+	}
+	for k, v := range r.in {
+		m.in[k] += v
+	}
 }
 
 // report reports the per-run averages.
@@ -162,6 +171,14 @@ func (m *runMetrics) report(b *testing.B, stacks int) {
 	b.ReportMetric(float64(m.transitions)/runs, "transitions")
 	b.ReportMetric(float64(m.transitions)/runs/float64(stacks), "transitions/stack")
 	b.ReportMetric(float64(m.invocations)/runs/float64(stacks), "invocations/stack")
+	// Where the makespan went: in the Lambdas, in Wait, and the rest
+	// (transitions, the interpreter, Invoke's own overhead).
+	rest := m.makespan
+	for _, k := range []string{"Prepare", "Advance", "Continue", "Report", "Wait"} {
+		b.ReportMetric(m.in[k].Seconds()/runs, "s-in-"+k)
+		rest -= m.in[k].Seconds()
+	}
+	b.ReportMetric(rest/runs, "s-in-rest")
 }
 
 // measure waits for the run that starts with the execution first to end,
@@ -178,10 +195,10 @@ func (d *deployment) measure(ctx context.Context, b *testing.B, first string, ti
 		b.Fatalf("run ended %s: %s %s", last.Status, aws.ToString(last.Error), aws.ToString(last.Cause))
 	}
 	d.checkReport(ctx, b, last, "succeeded")
-	r := runMetrics{executions: len(chain), makespan: last.StopDate.Sub(*chain[0].StartDate).Seconds()}
+	r := runMetrics{executions: len(chain), makespan: last.StopDate.Sub(*chain[0].StartDate).Seconds(), in: map[string]time.Duration{}}
 	for _, ex := range chain {
 		var state string
-		var scheduled time.Time
+		var scheduled, waiting time.Time
 		p := sfn.NewGetExecutionHistoryPaginator(d.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: ex.ExecutionArn, MaxResults: 1000})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
@@ -193,13 +210,20 @@ func (d *deployment) measure(ctx context.Context, b *testing.B, first string, ti
 				case strings.HasSuffix(string(e.Type), "StateEntered"):
 					r.transitions++
 					state = aws.ToString(e.StateEnteredEventDetails.Name)
+					if e.Type == sfntypes.HistoryEventTypeWaitStateEntered {
+						waiting = aws.ToTime(e.Timestamp)
+					}
+				case e.Type == sfntypes.HistoryEventTypeWaitStateExited:
+					r.in["Wait"] += aws.ToTime(e.Timestamp).Sub(waiting)
 				case e.Type == sfntypes.HistoryEventTypeLambdaFunctionScheduled:
 					r.invocations++
 					scheduled = aws.ToTime(e.Timestamp)
 				case e.Type == sfntypes.HistoryEventTypeLambdaFunctionSucceeded, e.Type == sfntypes.HistoryEventTypeLambdaFunctionFailed,
 					e.Type == sfntypes.HistoryEventTypeLambdaFunctionTimedOut:
+					took := aws.ToTime(e.Timestamp).Sub(scheduled)
+					r.in[state] += took
 					if state == "Advance" {
-						r.advance = append(r.advance, aws.ToTime(e.Timestamp).Sub(scheduled))
+						r.advance = append(r.advance, took)
 					}
 				}
 			}
