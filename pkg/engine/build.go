@@ -481,7 +481,7 @@ func (run *Run) Approve(name string) error {
 	if s == nil || s.Phase != PhaseApproval {
 		return fmt.Errorf("approve %s: no change set is waiting for approval", name)
 	}
-	s.Approved, s.Phase = true, PhaseChangeSet
+	s.Approved, s.Phase, s.PollAt = true, PhaseChangeSet, time.Time{}
 	run.Done = false
 	return nil
 }
@@ -494,7 +494,7 @@ func (run *Run) Decline(name, reason string) error {
 	if s == nil || s.Phase != PhaseApproval || s.State.Terminal() {
 		return fmt.Errorf("decline %s: no change set is waiting for approval", name)
 	}
-	s.State, s.Reason, s.Phase, s.Ended = Failed, reason, PhaseNone, time.Now().UTC()
+	s.State, s.Reason, s.Phase, s.Ended, s.PollAt = Failed, reason, PhaseNone, time.Now().UTC(), time.Time{}
 	run.Done = false
 	return nil
 }

@@ -10,7 +10,10 @@ import (
 // Advance from a state machine instead, one step per Lambda invocation.)
 type Driver struct {
 	Engine *Engine
-	// Interval is the time between the starts of two Advances.
+	// Interval is the poll interval: each stack in flight is polled one
+	// interval after it went to CloudFormation, then every interval (the
+	// Engine's PollInterval, when that is zero). Drive sleeps between two
+	// Advances until the next stack's poll is due, never longer than Interval.
 	Interval time.Duration
 	// OnRetry, if set, hears each transient failure of an Advance; failures
 	// counts them in a row.
@@ -19,17 +22,23 @@ type Driver struct {
 	OnStep func(took time.Duration)
 }
 
-// Drive advances run until it is done or waits only for approvals, starting a step every Interval. A
-// step that fails on a transient error (throttling, server errors, network)
+// Drive advances run until it is done or waits only for approvals, starting a
+// step whenever a stack's poll is due (Run.NextPoll). A step that fails on a transient error (throttling, server errors, network)
 // is tried again on the same run after a random backoff of at most one
 // interval (RetryDelay), however often: the engine fails a stack whose calls
 // keep failing past Options.RetryFor. Drive returns an error only when ctx
 // ends.
 func (d *Driver) Drive(ctx context.Context, run *Run) error {
+	eng := d.Engine
+	if eng.PollInterval == 0 && d.Interval > 0 {
+		withInterval := *eng
+		withInterval.PollInterval = d.Interval
+		eng = &withInterval
+	}
 	failures := 0
 	for {
 		started := time.Now()
-		if err := d.Engine.Advance(ctx, run); err != nil {
+		if err := eng.Advance(ctx, run); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
@@ -49,7 +58,11 @@ func (d *Driver) Drive(ctx context.Context, run *Run) error {
 		if run.Done || run.Outcome().Status == StatusWaitingApproval {
 			return nil
 		}
-		if err := sleep(ctx, d.Interval-time.Since(started)); err != nil {
+		wait := d.Interval - time.Since(started)
+		if next, ok := run.NextPoll(); ok {
+			wait = min(time.Until(next), d.Interval)
+		}
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -93,12 +106,28 @@ type Outcome struct {
 func (r *Run) InFlight() int {
 	n := 0
 	for _, s := range r.Stacks {
-		if !s.State.Terminal() && s.Phase != PhaseApproval &&
-			(s.State == Submitted || s.Phase != PhaseNone || s.Reason == "waiting") {
+		if s.inFlight() && s.Phase != PhaseApproval {
 			n++
 		}
 	}
 	return n
+}
+
+// NextPoll is when the next Advance has a stack to poll: the earliest due
+// poll (StackState.PollAt) of the stacks in flight, stacks stopped for
+// approval aside (a decision, not CloudFormation, moves them on). A stack
+// never polled yet is due at once (the zero time). ok is false when no stack
+// is in flight.
+func (r *Run) NextPoll() (next time.Time, ok bool) {
+	for _, s := range r.Stacks {
+		if !s.inFlight() || s.Phase == PhaseApproval {
+			continue
+		}
+		if !ok || s.PollAt.Before(next) {
+			next, ok = s.PollAt, true
+		}
+	}
+	return next, ok
 }
 
 // Outcome says whether the run goes on, waits for approval, or ended, and

@@ -147,6 +147,12 @@ type Engine struct {
 	// PollParallel bounds how many in-flight stacks one Advance polls at
 	// once; 0 or 1 polls them one after the other, in plan order.
 	PollParallel int
+	// PollInterval is each in-flight stack's own poll period: a stack is
+	// polled one interval after its operation went to CloudFormation, then
+	// every interval, and an Advance polls only the stacks whose time has
+	// come (Run.NextPoll says when that is). Zero polls every stack in flight
+	// at every Advance.
+	PollInterval time.Duration
 	// Log receives debug records of what CloudFormation reports and what
 	// the engine decides; nil logs nothing.
 	Log *slog.Logger
@@ -173,14 +179,15 @@ func (e *Engine) debug(msg string, s *StackState, args ...any) {
 // so retrying always ends.
 func (e *Engine) Advance(ctx context.Context, run *Run) error {
 	run.Steps++
-	run.snap = &snapshot{accounts: map[accountKey]*listing{}}
-	if err := e.pollAll(ctx, run); err != nil {
+	now := time.Now()
+	run.snap = &snapshot{accounts: map[accountKey]*listing{}, now: now}
+	if err := e.pollAll(ctx, run, now); err != nil {
 		return err
 	}
 	for progressed := true; progressed; {
 		progressed = false
 		for _, s := range run.Stacks {
-			if s.State != Pending || e.inFlight(s) {
+			if s.State != Pending || s.inFlight() {
 				continue
 			}
 			ready, failed := e.depsDone(run, s)
@@ -192,7 +199,7 @@ func (e *Engine) Advance(ctx context.Context, run *Run) error {
 			if !ready || !e.slotFree(run) {
 				continue
 			}
-			if err := e.guard(ctx, run, s, e.start(ctx, run, s)); err != nil {
+			if err := e.step(ctx, run, s, e.start); err != nil {
 				return err
 			}
 			if s.State.Terminal() {
@@ -209,15 +216,15 @@ func (e *Engine) Advance(ctx context.Context, run *Run) error {
 	return nil
 }
 
-// pollAll polls the stacks in flight: in parallel (PollParallel) those whose
-// poll only reads CloudFormation and acts on the stack itself, then one by
-// one those whose poll may render a template (it reads other stacks'
-// outputs) and the rest when polling is sequential.
-func (e *Engine) pollAll(ctx context.Context, run *Run) error {
+// pollAll polls the stacks in flight whose poll is due at now: in parallel
+// (PollParallel) those whose poll only reads CloudFormation and acts on the
+// stack itself, then one by one those whose poll may render a template (it
+// reads other stacks' outputs) and the rest when polling is sequential.
+func (e *Engine) pollAll(ctx context.Context, run *Run, now time.Time) error {
 	var serial, parallel []*StackState
 	for _, s := range run.Stacks {
 		switch {
-		case !e.inFlight(s):
+		case !s.inFlight() || now.Before(s.PollAt):
 		case e.PollParallel > 1 && !mayRender(s):
 			parallel = append(parallel, s)
 		default:
@@ -230,11 +237,58 @@ func (e *Engine) pollAll(ctx context.Context, run *Run) error {
 		}
 	}
 	for _, s := range serial {
-		if err := e.guard(ctx, run, s, e.poll(ctx, run, s)); err != nil {
+		if err := e.step(ctx, run, s, e.poll); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// step starts or polls s (act), guards the outcome and, when it succeeded
+// and s is still in flight, schedules its next poll.
+func (e *Engine) step(ctx context.Context, run *Run, s *StackState, act func(context.Context, *Run, *StackState) error) error {
+	before := opOf(s)
+	if err := e.guard(ctx, run, s, act(ctx, run, s)); err != nil {
+		return err
+	}
+	e.schedule(s, before)
+	return nil
+}
+
+// op identifies the CloudFormation operation a step waits on: when it
+// changes, an operation went to CloudFormation.
+type op struct {
+	state     State
+	phase     Phase
+	attempt   int
+	started   time.Time
+	changeSet string
+}
+
+func opOf(s *StackState) op {
+	return op{s.State, s.Phase, s.Attempt, s.OpStarted, s.ChangeSet}
+}
+
+// schedule sets when s is polled next (PollAt), after a start or poll of it
+// that succeeded: one interval (and a grace) after now when the step sent an
+// operation, else one interval after the poll that was due, keeping the
+// stack's own phase however late this poll came. now is after the call
+// returned, so CloudFormation's clock for the operation had started; the
+// grace, a twentieth of the interval, lets its last status change land
+// before the poll, so that a stack taking an exact multiple of the interval
+// is seen done on the poll due at that multiple, not one interval later.
+func (e *Engine) schedule(s *StackState, before op) {
+	if e.PollInterval <= 0 || !s.inFlight() {
+		s.PollAt = time.Time{}
+		return
+	}
+	now := time.Now()
+	if opOf(s) != before || s.PollAt.IsZero() {
+		s.PollAt = now.Add(e.PollInterval + e.PollInterval/20)
+		return
+	}
+	late := now.Sub(s.PollAt)
+	s.PollAt = s.PollAt.Add((late/e.PollInterval + 1) * e.PollInterval)
 }
 
 // mayRender reports whether polling s may start an operation that renders
@@ -262,7 +316,7 @@ func (e *Engine) pollParallel(ctx context.Context, run *Run, stacks []*StackStat
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = shared.guard(ctx, run, s, shared.poll(ctx, run, s))
+			errs[i] = shared.step(ctx, run, s, shared.poll)
 		}()
 	}
 	wg.Wait()
@@ -295,7 +349,7 @@ func (l *lockedReporter) Message(s *StackState, text string) {
 
 // inFlight reports whether CloudFormation holds the step: an operation or a
 // change set is under way, or an in-progress stack is being waited for.
-func (e *Engine) inFlight(s *StackState) bool {
+func (s *StackState) inFlight() bool {
 	if s.State.Terminal() {
 		return false
 	}
@@ -308,7 +362,7 @@ func (e *Engine) slotFree(run *Run) bool {
 	}
 	n := 0
 	for _, s := range run.Stacks {
-		if e.inFlight(s) && s.Phase != PhaseApproval {
+		if s.inFlight() && s.Phase != PhaseApproval {
 			n++
 		}
 	}

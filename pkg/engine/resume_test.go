@@ -310,3 +310,58 @@ stacks:
 		}
 	}
 }
+
+// TestPollSchedule: with a poll interval, each stack in flight is polled on
+// its own schedule: first one interval (and a twentieth) after its operation
+// was sent, then every interval from that, however late a poll comes; an
+// Advance before a stack's time leaves it alone, and NextPoll says when the
+// next is due.
+func TestPollSchedule(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	w := newWorld(t)
+	p, run := w.plan(`namespace: schedule
+stacks:
+  - name: slow
+    template_path: echo.yaml
+    tags:
+      sandbox:duration: 30s
+`, engine.Build)
+	e, _ := newEngine(p)
+	e.PollInterval = interval
+	advance := func() time.Time {
+		t.Helper()
+		if err := e.Advance(t.Context(), run); err != nil {
+			t.Fatal(err)
+		}
+		return time.Now()
+	}
+	s := run.Stack("slow")
+	after := advance()
+	if s.State != engine.Submitted {
+		t.Fatalf("after the first Advance: %s", s)
+	}
+	if first := s.PollAt; first.Before(s.Started.Add(interval+interval/20)) || first.After(after.Add(interval+interval/20)) {
+		t.Errorf("first poll due %s after the stack was sent; want one interval and a twentieth (%s)", first.Sub(s.Started), interval+interval/20)
+	}
+	if next, ok := run.NextPoll(); !ok || !next.Equal(s.PollAt) {
+		t.Errorf("NextPoll = %s, %v; want the stack's %s", next, ok, s.PollAt)
+	}
+
+	due := s.PollAt
+	advance()
+	if !s.PollAt.Equal(due) {
+		t.Errorf("an Advance before the stack's time polled it: next poll moved from %s to %s", due, s.PollAt)
+	}
+
+	// Polled 2.5 intervals late: the schedule keeps its phase.
+	time.Sleep(time.Until(due.Add(5 * interval / 2)))
+	now := advance()
+	late := s.PollAt.Sub(due)
+	if late%interval != 0 || !s.PollAt.After(now.Add(-interval/2)) || s.PollAt.After(now.Add(interval)) {
+		t.Errorf("polled at %s (due %s): next due %s after the missed one; want the next whole interval after now",
+			now.Sub(due), interval, late)
+	}
+	if s.State != engine.Submitted {
+		t.Fatalf("a 30 s stack is %s", s)
+	}
+}

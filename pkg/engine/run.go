@@ -100,6 +100,10 @@ type StackState struct {
 	Outputs   map[string]string `json:"outputs,omitempty"`
 	// OpStarted is when the current CloudFormation operation was started.
 	OpStarted time.Time `json:"op_started,omitzero"`
+	// PollAt is when the step is next due to be polled while in flight: one
+	// poll interval after its current operation went to CloudFormation, then
+	// every interval (Engine.PollInterval). Zero means at the next Advance.
+	PollAt time.Time `json:"poll_at,omitzero"`
 	// EventsSince is the time of the newest stack event already reported.
 	EventsSince time.Time `json:"events_since,omitzero"`
 	// RollbackReported records that the rolling-back status was shown.

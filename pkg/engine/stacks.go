@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/stackerless/stackerless/pkg/cfn"
 )
@@ -20,6 +21,9 @@ import (
 type snapshot struct {
 	mu       sync.Mutex
 	accounts map[accountKey]*listing
+	// now is when the step began: stacks in flight whose poll is not due
+	// then are not looked at.
+	now time.Time
 }
 
 type accountKey struct{ profile, region string }
@@ -120,19 +124,20 @@ func (e *Engine) listing(ctx context.Context, run *Run, cf CloudFormation, s *St
 
 // worthListing says whether reading the account's stacks in pages costs
 // fewer calls than describing, one by one, the run's stacks there that this
-// step may look at: those in flight, and those waiting to start whose
-// dependencies are done. Nothing is kept when it says no, so a later look in
-// the same step (dependents that became ready) asks again. A listing's page
-// count is remembered in the run; an account not yet listed is assumed to
-// take one page. run.snap.mu must be held.
+// step may look at: those in flight whose poll is due in this step, and
+// those waiting to start whose dependencies are done. Nothing is kept when it
+// says no, so a later look in the same step (dependents that became ready)
+// asks again. A listing's page count is remembered in the run; an account
+// not yet listed is assumed to take one page. run.snap.mu must be held.
 func (e *Engine) worthListing(run *Run, key accountKey) bool {
 	n := 0
 	for _, s := range run.Stacks {
 		if s.Profile != key.profile || s.Region != key.region || s.State.Terminal() ||
-			s.Phase == PhaseChangeSet || s.Phase == PhaseApproval {
+			s.Phase == PhaseChangeSet || s.Phase == PhaseApproval ||
+			s.inFlight() && run.snap.now.Before(s.PollAt) {
 			continue
 		}
-		if !e.inFlight(s) {
+		if !s.inFlight() {
 			if ready, _ := e.depsDone(run, s); !ready {
 				continue
 			}

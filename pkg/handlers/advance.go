@@ -35,8 +35,10 @@ type Advance struct {
 	Loader Loader
 	// Events receives the run's events; nil emits none.
 	Events *Emitter
-	// PollSeconds and ApprovalPollSeconds are the wait_seconds returned
-	// while stacks are in flight, and while only approvals are awaited.
+	// PollSeconds is each in-flight stack's poll interval
+	// (engine.Engine.PollInterval), so the longest wait between two
+	// Advances; ApprovalPollSeconds is the wait while only approvals are
+	// awaited.
 	PollSeconds, ApprovalPollSeconds int
 	// ApprovalExpiry fails a stack whose approval has not come in time.
 	ApprovalExpiry time.Duration
@@ -81,7 +83,11 @@ func (h *Advance) Handle(ctx context.Context, ref Reference) (*Reference, error)
 }
 
 func (h *Advance) reference(st *runstate.State, executionARN string) *Reference {
-	return referenceOf(st, executionARN, orDefault(h.PollSeconds, DefaultPollSeconds), orDefault(h.ApprovalPollSeconds, DefaultApprovalPollSeconds))
+	return referenceOf(st, executionARN, time.Now(), h.pollInterval(), time.Duration(orDefault(h.ApprovalPollSeconds, DefaultApprovalPollSeconds))*time.Second)
+}
+
+func (h *Advance) pollInterval() time.Duration {
+	return time.Duration(orDefault(h.PollSeconds, DefaultPollSeconds)) * time.Second
 }
 
 func (h *Advance) advance(ctx context.Context, ref Reference) (*Reference, error) {
@@ -108,7 +114,7 @@ func (h *Advance) advance(ctx context.Context, ref Reference) (*Reference, error
 		return nil, err
 	}
 	eng := &engine.Engine{Clients: proj, Preparer: proj, Reporter: &logReporter{ctx: ctx, log: h.log()}, Log: nil,
-		PollParallel: orDefault(h.PollParallel, DefaultPollParallel)}
+		PollParallel: orDefault(h.PollParallel, DefaultPollParallel), PollInterval: h.pollInterval()}
 	stepErr := eng.Advance(ctx, st.Run)
 	if stepErr != nil && !engine.IsTransient(stepErr) {
 		return nil, stepErr

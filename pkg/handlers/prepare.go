@@ -31,14 +31,17 @@ type Reference struct {
 	// Status is "running", or "skipped" (with Reason) when Prepare started
 	// nothing: a scheduled run that found its config locked or frozen, or a
 	// second execution for a config version that already has its run.
-	Status      string   `json:"status"`
-	Reason      string   `json:"reason,omitempty"`
-	Done        bool     `json:"done"`
-	WaitSeconds int      `json:"wait_seconds"`
-	Steps       int      `json:"steps"`
-	InFlight    int      `json:"in_flight,omitempty"`
-	Awaiting    []string `json:"awaiting_approval,omitempty"`
-	Failed      []string `json:"failed,omitempty"`
+	Status      string `json:"status"`
+	Reason      string `json:"reason,omitempty"`
+	Done        bool   `json:"done"`
+	WaitSeconds int    `json:"wait_seconds"`
+	// NextPollAt is when the next Advance is due (whole seconds, UTC): the
+	// state machine's Wait waits until then. Unset once the run is done.
+	NextPollAt time.Time `json:"next_poll_at,omitzero"`
+	Steps      int       `json:"steps"`
+	InFlight   int       `json:"in_flight,omitempty"`
+	Awaiting   []string  `json:"awaiting_approval,omitempty"`
+	Failed     []string  `json:"failed,omitempty"`
 }
 
 // Reference statuses Prepare returns.
