@@ -55,6 +55,7 @@ func BenchmarkMakespanPerLevel(b *testing.B) {
 			ctx := b.Context()
 			var perLevel float64
 			var makespan, critical time.Duration
+			steps, describes := 0, 0
 			var worst []string
 			n := 0
 			for b.Loop() {
@@ -63,7 +64,10 @@ func BenchmarkMakespanPerLevel(b *testing.B) {
 					dag := newBenchDAG(stacks, width)
 					bc.set(seed, dag)
 					path := writeBenchProject(b, dag.config(fmt.Sprintf("pl%s%d", bc.name, n), ""))
-					_, times := benchBuild(ctx, b, path, aws, poll)
+					aws.calls.take()
+					run, times := benchBuild(ctx, b, path, aws, poll)
+					steps += run.Steps
+					describes += aws.calls.take()["CloudFormation:DescribeStacks"]
 					cp := dag.criticalPath()
 					excess := (times.elapsed - cp).Seconds() / float64(len(dag.levels)) / poll.Seconds()
 					perLevel += excess
@@ -75,6 +79,13 @@ func BenchmarkMakespanPerLevel(b *testing.B) {
 			b.ReportMetric(perLevel/float64(n), "excess-intervals/level")
 			b.ReportMetric(makespan.Seconds()/float64(n), "makespan-s")
 			b.ReportMetric(critical.Seconds()/float64(n), "critical-path-s")
+			// What a poll schedule costs: Advances (each a Lambda invocation
+			// on the serverless path, and with polls batched per account about
+			// one DescribeStacks call per account) and DescribeStacks calls
+			// per poll interval of the build.
+			intervals := makespan.Seconds() / poll.Seconds()
+			b.ReportMetric(float64(steps)/intervals, "advances/interval")
+			b.ReportMetric(float64(describes)/intervals, "describes/interval")
 			b.Logf("excess per level of each DAG, in intervals: %s", strings.Join(worst, " "))
 		})
 	}
