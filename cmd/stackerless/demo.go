@@ -102,24 +102,17 @@ func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error
 		}
 	}
 
-	opts := sandbox.DefaultOptions()
-	opts.Listen, opts.StackDuration = f.listen, f.stackDuration
-	d.sb, err = sandbox.Start(ctx, opts)
+	var stop func() error
+	d.sb, d.work, stop, err = startDemoSandbox(ctx, f.listen, f.stackDuration)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := d.sb.Close(); err == nil && cerr != nil {
+		if cerr := stop(); err == nil && cerr != nil {
 			err = cerr
 		}
 	}()
 	d.master, _ = d.sb.Account("master")
-
-	d.work, err = os.MkdirTemp("", "stackerless-demo-")
-	if err != nil {
-		return fmt.Errorf("create demo directory: %w", err)
-	}
-	defer os.RemoveAll(d.work)
 
 	// The CLI verbs read the process's environment and resolve template
 	// paths from the working directory, as stacker does: set both for the
@@ -132,10 +125,7 @@ func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error
 	}
 	defer func() { _ = os.Chdir(wd) }()
 
-	steps := []struct {
-		title string
-		run   func(context.Context) error
-	}{
+	steps := []demoStep{
 		{"Start a local AWS with three accounts", d.startSandbox},
 		{"Work in a copy of the example", func(ctx context.Context) error { return d.copySeed(env) }},
 		{"Create the Stacker role in every account, with that account's admin credentials", d.bootstrapRoles},
@@ -150,24 +140,14 @@ func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error
 		{"The stacks' outputs, in every account", d.info},
 	}
 	if f.keep {
-		steps = append(steps, struct {
-			title string
-			run   func(context.Context) error
-		}{"Keep the sandbox running", d.keepRunning})
+		steps = append(steps, demoStep{"Keep the sandbox running", d.keepRunning})
 	} else {
-		steps = append(steps, struct {
-			title string
-			run   func(context.Context) error
-		}{"Destroy the VPCs", d.destroy})
+		steps = append(steps, demoStep{"Destroy the VPCs", d.destroy})
 	}
-	d.steps = len(steps)
 	fmt.Fprintln(out, "stackerless demo cli: stacker's cross-account example from a laptop, deployed into a local AWS sandbox.")
 	fmt.Fprintln(out, "Each step shows the command you would type against real AWS (lines starting with $), then its output here.")
-	for _, s := range steps {
-		d.heading(s.title)
-		if err := s.run(ctx); err != nil {
-			return fmt.Errorf("demo step %d (%s): %w", d.step, s.title, err)
-		}
+	if err := d.runSteps(ctx, steps); err != nil {
+		return err
 	}
 	if !f.keep {
 		d.say("")
@@ -175,6 +155,47 @@ func runDemo(ctx context.Context, out, errOut io.Writer, f demoFlags) (err error
 		d.say("run `stackerless demo cli --keep` to explore them with the AWS CLI.")
 	}
 	return nil
+}
+
+// demoStep is one numbered step of a walk-through.
+type demoStep struct {
+	title string
+	run   func(context.Context) error
+}
+
+// runSteps runs the steps in order under their headings; the first
+// failure ends the walk-through.
+func (d *narrator) runSteps(ctx context.Context, steps []demoStep) error {
+	d.steps = len(steps)
+	for _, s := range steps {
+		d.heading(s.title)
+		if err := s.run(ctx); err != nil {
+			return fmt.Errorf("demo step %d (%s): %w", d.step, s.title, err)
+		}
+	}
+	return nil
+}
+
+// startDemoSandbox starts a demo's sandbox and makes its temporary
+// directory; stop closes the sandbox (its Lambda instances and state
+// machine interpreter with it) and removes the directory.
+func startDemoSandbox(ctx context.Context, listen string, stackDuration time.Duration) (sb *sandbox.Sandbox, work string, stop func() error, err error) {
+	opts := sandbox.DefaultOptions()
+	opts.Listen, opts.StackDuration = listen, stackDuration
+	sb, err = sandbox.Start(ctx, opts)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	work, err = os.MkdirTemp("", "stackerless-demo-")
+	if err != nil {
+		_ = sb.Close()
+		return nil, "", nil, fmt.Errorf("create demo directory: %w", err)
+	}
+	return sb, work, func() error {
+		err := sb.Close()
+		_ = os.RemoveAll(work)
+		return err
+	}, nil
 }
 
 func (d *narrator) heading(title string) {

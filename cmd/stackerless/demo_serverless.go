@@ -92,24 +92,17 @@ func runServerlessDemo(ctx context.Context, out, errOut io.Writer, f serverlessF
 	if err := d.checkInputs(); err != nil {
 		return err
 	}
-	opts := sandbox.DefaultOptions()
-	opts.Listen, opts.StackDuration = "127.0.0.1:0", f.stackDuration
-	d.sb, err = sandbox.Start(ctx, opts)
+	var stop func() error
+	d.sb, d.work, stop, err = startDemoSandbox(ctx, "127.0.0.1:0", f.stackDuration)
 	if err != nil {
 		return err
 	}
-	// Stops the Lambda instances and the state machines' interpreter too.
 	defer func() {
-		if cerr := d.sb.Close(); err == nil && cerr != nil {
+		if cerr := stop(); err == nil && cerr != nil {
 			err = cerr
 		}
 	}()
 	d.master, _ = d.sb.Account("master")
-	d.work, err = os.MkdirTemp("", "stackerless-demo-")
-	if err != nil {
-		return fmt.Errorf("create demo directory: %w", err)
-	}
-	defer os.RemoveAll(d.work)
 	d.seed = filepath.Join(d.work, "cross-account")
 
 	env := &envSaver{}
@@ -120,10 +113,7 @@ func runServerlessDemo(ctx context.Context, out, errOut io.Writer, f serverlessF
 	}
 	defer func() { _ = os.Chdir(wd) }()
 
-	steps := []struct {
-		title string
-		run   func(context.Context) error
-	}{
+	steps := []demoStep{
 		{"Build the CLI and the Lambda binaries", d.showBuild},
 		{"Start a local AWS with three accounts", func(context.Context) error { return d.startSandbox(env) }},
 		{"Bootstrap the CDK in master", d.cdkBootstrap},
@@ -135,15 +125,11 @@ func runServerlessDemo(ctx context.Context, out, errOut io.Writer, f serverlessF
 		{"Check the VPCs in prod and stage", d.checkVPCs},
 		{"Change one variable and upload again", d.update},
 	}
-	d.steps = len(steps)
 	d.say("stackerless demo: stackerless deployed into a local AWS (master, prod, stage) as on AWS, and stacker's")
 	d.say("cross-account example run through it: an upload starts the state machine, whose Lambdas deploy the stacks.")
 	d.say("Each step shows the command you would type against real AWS (lines starting with $), then its output here.")
-	for _, s := range steps {
-		d.heading(s.title)
-		if err := s.run(ctx); err != nil {
-			return fmt.Errorf("demo step %d (%s): %w", d.step, s.title, err)
-		}
+	if err := d.runSteps(ctx, steps); err != nil {
+		return err
 	}
 	d.say("")
 	d.say("Done in %s: stackerless ran the example twice from uploads. The sandbox stops now and takes", time.Since(started).Round(time.Second))
