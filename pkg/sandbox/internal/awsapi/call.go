@@ -26,6 +26,10 @@ type Caller struct {
 	MFAAuthTime time.Time
 	// Chained is true for role sessions created with role-session credentials (role chaining).
 	Chained bool
+	// SourceIdentity is the session's sts:SourceIdentity (aws:SourceIdentity):
+	// set once, on a hop whose trust policy allows sts:SetSourceIdentity, it
+	// persists through role chaining and cannot be changed.
+	SourceIdentity string
 	// Service is set when an AWS service principal acts itself (e.g.
 	// events.amazonaws.com invoking a function): only a resource policy
 	// naming the service can allow it.

@@ -199,6 +199,9 @@ func (s *Store) requestContext(call *awsapi.Call, caller *awsapi.Caller, extra m
 			ctx.Set("aws:PrincipalType", "AssumedRole")
 		}
 	}
+	if caller.SourceIdentity != "" {
+		ctx.Set("aws:SourceIdentity", caller.SourceIdentity)
+	}
 	switch {
 	case caller.MFAPresent():
 		ctx.Set("aws:MultiFactorAuthPresent", "true")

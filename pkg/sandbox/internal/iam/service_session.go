@@ -18,5 +18,5 @@ func (s *Store) AssumeRoleForService(roleARN, service, sessionName string, extra
 	if !ok {
 		return Session{}, awsapi.AccessDenied("%s is not authorized to perform: sts:AssumeRole on resource: %s", service, roleARN)
 	}
-	return s.roleSession(a, r, sessionName, s.now().Add(time.Hour), time.Time{}, false), nil
+	return s.roleSession(a, r, sessionName, s.now().Add(time.Hour), time.Time{}, false, ""), nil
 }

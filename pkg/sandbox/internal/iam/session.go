@@ -20,6 +20,8 @@ type AssumeRoleInput struct {
 	HasExternalID bool
 	// SerialNumber and TokenCode authenticate with MFA for this call.
 	SerialNumber, TokenCode string
+	// SourceIdentity is set (sts:SetSourceIdentity) when not empty.
+	SourceIdentity string
 }
 
 // Session is a set of temporary credentials.
@@ -28,6 +30,8 @@ type Session struct {
 	Expiration                                 time.Time
 	// AssumedRoleARN and AssumedRoleID are set for role sessions.
 	AssumedRoleARN, AssumedRoleID string
+	// SourceIdentity is the role session's, set on this hop or carried on.
+	SourceIdentity string
 }
 
 var mfaSerial = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):mfa/[\w+=,.@/-]+$`)
@@ -63,6 +67,20 @@ func (s *Store) AssumeRole(call *awsapi.Call, in AssumeRoleInput) (Session, erro
 	if in.HasExternalID {
 		extra["sts:ExternalId"] = in.ExternalID
 	}
+	// A source identity, once set, stays: a chained hop carries the
+	// session's on, which the next role's trust must allow
+	// (sts:SetSourceIdentity) as if it were set there, and cannot change it.
+	sourceIdentity := caller.SourceIdentity
+	if in.SourceIdentity != "" {
+		if sourceIdentity != "" && sourceIdentity != in.SourceIdentity {
+			return Session{}, awsapi.AccessDenied("User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s: "+
+				"the session's source identity %s cannot be changed", caller.ARN, in.RoleARN, sourceIdentity)
+		}
+		sourceIdentity = in.SourceIdentity
+	}
+	if sourceIdentity != "" {
+		extra["sts:SourceIdentity"] = sourceIdentity
+	}
 	req := &policy.Request{Action: "sts:AssumeRole", Resource: in.RoleARN, Context: s.requestContext(call, &caller, extra)}
 	denied := awsapi.AccessDenied("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, in.RoleARN)
 
@@ -81,17 +99,15 @@ func (s *Store) AssumeRole(call *awsapi.Call, in AssumeRoleInput) (Session, erro
 	if err != nil {
 		return Session{}, denied
 	}
-	full, direct := evalResource(trust, principalOf(&caller), req)
-	identity := s.identityDecision(&caller, req)
-	// The trust policy must always allow. A grant naming the caller itself is
-	// enough within the role's account; a grant to the caller's account (or any
-	// cross-account call) also needs the caller's own permission.
-	switch {
-	case full != policy.Allow, identity == policy.ExplicitDeny:
+	if !s.trusted(trust, &caller, roleAccount, req) {
 		return Session{}, denied
-	case caller.Account == roleAccount && direct == policy.Allow:
-	case identity != policy.Allow:
-		return Session{}, denied
+	}
+	if sourceIdentity != "" {
+		set := *req
+		set.Action = "sts:SetSourceIdentity"
+		if !s.trusted(trust, &caller, roleAccount, &set) {
+			return Session{}, awsapi.AccessDenied("User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s", caller.ARN, in.RoleARN)
+		}
 	}
 
 	chained := caller.RoleARN != ""
@@ -105,11 +121,28 @@ func (s *Store) AssumeRole(call *awsapi.Call, in AssumeRoleInput) (Session, erro
 	if duration > r.maxSession {
 		return Session{}, awsapi.ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	return s.roleSession(a, r, in.SessionName, now.Add(time.Duration(duration)*time.Second), caller.MFAAuthTime, chained), nil
+	sess := s.roleSession(a, r, in.SessionName, now.Add(time.Duration(duration)*time.Second), caller.MFAAuthTime, chained, sourceIdentity)
+	return sess, nil
+}
+
+// trusted decides an sts action of an AssumeRole request: the trust policy
+// must always allow. A grant naming the caller itself is enough within the
+// role's account; a grant to the caller's account (or any cross-account
+// call) also needs the caller's own permission. s.mu must be held.
+func (s *Store) trusted(trust *policy.Policy, caller *awsapi.Caller, roleAccount string, req *policy.Request) bool {
+	full, direct := evalResource(trust, principalOf(caller), req)
+	identity := s.identityDecision(caller, req)
+	switch {
+	case full != policy.Allow, identity == policy.ExplicitDeny:
+		return false
+	case caller.Account == roleAccount && direct == policy.Allow:
+		return true
+	}
+	return identity == policy.Allow
 }
 
 // roleSession issues and registers a session of role r. s.mu must be held.
-func (s *Store) roleSession(a *account, r *role, sessionName string, expires, mfaAuthTime time.Time, chained bool) Session {
+func (s *Store) roleSession(a *account, r *role, sessionName string, expires, mfaAuthTime time.Time, chained bool, sourceIdentity string) Session {
 	sess := Session{
 		AccessKeyID:     "ASIA" + randomString(16, upperAlnum),
 		SecretAccessKey: randomString(40, secretChars),
@@ -117,16 +150,18 @@ func (s *Store) roleSession(a *account, r *role, sessionName string, expires, mf
 		Expiration:      expires.UTC().Truncate(time.Second),
 		AssumedRoleARN:  "arn:aws:sts::" + a.ID + ":assumed-role/" + r.name + "/" + sessionName,
 		AssumedRoleID:   r.id + ":" + sessionName,
+		SourceIdentity:  sourceIdentity,
 	}
 	s.addSession(sess, awsapi.Caller{
-		Account:     a.ID,
-		ARN:         sess.AssumedRoleARN,
-		UserID:      sess.AssumedRoleID,
-		RoleARN:     r.arn,
-		RoleName:    r.name,
-		SessionName: sessionName,
-		MFAAuthTime: mfaAuthTime,
-		Chained:     chained,
+		SourceIdentity: sourceIdentity,
+		Account:        a.ID,
+		ARN:            sess.AssumedRoleARN,
+		UserID:         sess.AssumedRoleID,
+		RoleARN:        r.arn,
+		RoleName:       r.name,
+		SessionName:    sessionName,
+		MFAAuthTime:    mfaAuthTime,
+		Chained:        chained,
 	})
 	return sess
 }

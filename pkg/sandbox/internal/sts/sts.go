@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stackerless/stackerless/pkg/sandbox/internal/awsapi"
@@ -68,6 +69,7 @@ type assumeRoleResult struct {
 		Arn           string
 	}
 	PackedPolicySize int
+	SourceIdentity   string `xml:",omitempty"`
 }
 
 var (
@@ -141,6 +143,12 @@ func (s *Service) assumeRole(call *awsapi.Call, f awsapi.Form) (any, error) {
 	if err := checkMFAParams(f); err != nil {
 		return nil, err
 	}
+	if err := checkString(f, "SourceIdentity", "sourceIdentity", 2, 64, sessionNamePattern, `[\w+=,.@-]*`, false); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(strings.ToLower(f.Get("SourceIdentity")), "aws:") {
+		return nil, awsapi.ValidationError("SourceIdentity %s is invalid: values beginning with aws: are reserved for AWS", f.Get("SourceIdentity"))
+	}
 	d, err := duration(f, 43200)
 	if err != nil {
 		return nil, err
@@ -153,6 +161,7 @@ func (s *Service) assumeRole(call *awsapi.Call, f awsapi.Form) (any, error) {
 		HasExternalID:   f.Has("ExternalId"),
 		SerialNumber:    f.Get("SerialNumber"),
 		TokenCode:       f.Get("TokenCode"),
+		SourceIdentity:  f.Get("SourceIdentity"),
 	})
 	if err != nil {
 		return nil, err
@@ -161,6 +170,7 @@ func (s *Service) assumeRole(call *awsapi.Call, f awsapi.Form) (any, error) {
 	out.Credentials = credentials(sess)
 	out.AssumedRoleUser.AssumedRoleId = sess.AssumedRoleID
 	out.AssumedRoleUser.Arn = sess.AssumedRoleARN
+	out.SourceIdentity = sess.SourceIdentity
 	return out, nil
 }
 
