@@ -131,6 +131,56 @@ func TestFaultsLatency(t *testing.T) {
 	}
 }
 
+// TestFaultsHold: a held call waits, untouched, until released; other APIs
+// go through meanwhile.
+func TestFaultsHold(t *testing.T) {
+	sb := sandboxtest.Start(t)
+	release, err := sb.Faults().Hold("s3:PutObject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Faults().Hold("s3:PutObject"); err == nil {
+		t.Fatal("a second hold of the same API was accepted")
+	}
+	s3c := s3.NewFromConfig(sb.AWSConfig("master"), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("held")}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s3c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("held"), Key: aws.String("k"), Body: strings.NewReader("x")})
+		done <- err
+	}()
+	// Calls of other APIs are served while the PutObject waits, and it has
+	// not taken effect.
+	for range 20 {
+		if _, err := s3c.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String("held"), Key: aws.String("k")}); err == nil {
+			t.Fatal("the held PutObject took effect")
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the held PutObject returned: %v", err)
+		default:
+		}
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("released PutObject: %v", err)
+	}
+	release() // again: nothing
+	if _, err := s3c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("held"), Key: aws.String("k2"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatalf("PutObject after release: %v", err)
+	}
+	// Reset lets held calls go too.
+	if _, err := sb.Faults().Hold("s3:*"); err != nil {
+		t.Fatal(err)
+	}
+	sb.Faults().Reset()
+	if _, err := s3c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("held"), Key: aws.String("k3"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatalf("PutObject after Reset: %v", err)
+	}
+}
+
 func TestS3SDKSignatures(t *testing.T) {
 	sb := sandboxtest.Start(t)
 	client := s3.NewFromConfig(sb.AWSConfig("master"), func(o *s3.Options) { o.RetryMaxAttempts = 1 })

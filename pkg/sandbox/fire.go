@@ -32,6 +32,14 @@ func (s *Sandbox) Fire(arn string) ([]Delivery, error) {
 	return nil, awsapi.Errorf(http.StatusBadRequest, "ValidationException", "%s is not the ARN of a schedule or of an EventBridge rule.", arn)
 }
 
+// Redeliver delivers an event EventBridge accepted (an S3 "Object Created"
+// notification, a PutEvents entry) again, with the same event ID, to the
+// targets of the rules it matches, and returns those deliveries: on AWS,
+// EventBridge delivers at least once, so a target may see an event twice.
+func (s *Sandbox) Redeliver(eventID string) ([]Delivery, error) {
+	return s.backends.events.Redeliver(eventID)
+}
+
 // ScheduleInvocations returns EventBridge Scheduler's firings so far, on
 // time or by Fire, in order, as deliveries (RuleARN is the schedule's).
 func (s *Sandbox) ScheduleInvocations() []Delivery {

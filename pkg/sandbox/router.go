@@ -206,6 +206,13 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request, call *awsapi.Cal
 				return svc, awsapi.Errorf(http.StatusServiceUnavailable, "RequestCanceled", "request canceled")
 			}
 		}
+		if d.Hold != nil {
+			select {
+			case <-d.Hold:
+			case <-r.Context().Done():
+				return svc, awsapi.Errorf(http.StatusServiceUnavailable, "RequestCanceled", "request canceled")
+			}
+		}
 		if d.After && d.Fault != faults.None {
 			// The call takes effect; its answer is lost on the way back.
 			svc.handler.ServeHTTP(lostResponse{header: http.Header{}}, r.WithContext(awsapi.WithCall(r.Context(), call)))

@@ -57,6 +57,8 @@ type Decision struct {
 	// by the fault.
 	After bool
 	Delay time.Duration
+	// Hold, when not nil, is closed when the call may go on (see Hold).
+	Hold <-chan struct{}
 }
 
 // Injector holds fault rules. The zero value is not usable; call New.
@@ -69,6 +71,7 @@ type Injector struct {
 	throttleAfter   map[string]float64
 	errsAfter       map[string]float64
 	latency         map[string]time.Duration
+	holds           map[string]chan struct{}
 	stacks          map[string]string
 	kills           map[string][]time.Duration // Lambda function name -> pending kills
 	lambdaThrottles map[string]int             // Lambda function name -> invocations still to throttle
@@ -90,6 +93,7 @@ func New(seed int64) *Injector {
 		throttleAfter:   map[string]float64{},
 		errsAfter:       map[string]float64{},
 		latency:         map[string]time.Duration{},
+		holds:           map[string]chan struct{}{},
 		stacks:          map[string]string{},
 		kills:           map[string][]time.Duration{},
 		lambdaThrottles: map[string]int{},
@@ -139,6 +143,32 @@ func (f *Injector) Latency(api string, d time.Duration) error {
 	return nil
 }
 
+// Hold makes the calls matching api wait, before they take effect, until
+// release is called (or their client gives up), so that a test can keep an
+// operation in flight while it acts elsewhere, whatever the timing. release
+// lets the held calls and later ones through; calling it again does nothing.
+func (f *Injector) Hold(api string) (release func(), err error) {
+	if err := checkAPI(api); err != nil {
+		return nil, err
+	}
+	ch := make(chan struct{})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.holds[api]; ok {
+		return nil, fmt.Errorf("hold %s: already held", api)
+	}
+	f.holds[api] = ch
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		// Reset may have released it already.
+		if f.holds[api] == ch {
+			delete(f.holds, api)
+			close(ch)
+		}
+	}, nil
+}
+
 // FailStack makes the next operations on the CloudFormation stack with this
 // name fail with reason (the resource status reason CloudFormation reports).
 func (f *Injector) FailStack(name, reason string) {
@@ -174,6 +204,10 @@ func (f *Injector) Reset() {
 	clear(f.throttleAfter)
 	clear(f.errsAfter)
 	clear(f.latency)
+	for _, ch := range f.holds {
+		close(ch)
+	}
+	clear(f.holds)
 	clear(f.stacks)
 	clear(f.kills)
 	clear(f.lambdaThrottles)
@@ -188,6 +222,9 @@ func (f *Injector) Decide(service, action string) Decision {
 	var d Decision
 	if lat, ok := lookup(f.latency, service, action); ok {
 		d.Delay = lat
+	}
+	if ch, ok := lookup(f.holds, service, action); ok {
+		d.Hold = ch
 	}
 	for _, r := range []struct {
 		shares map[string]float64

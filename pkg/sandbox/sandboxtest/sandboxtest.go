@@ -8,17 +8,11 @@ import (
 	"github.com/stackerless/stackerless/pkg/sandbox"
 )
 
-// Start starts a sandbox on a free port with fast stack operations (50ms) and
-// closes it when the test ends. opts adjust the options before the start.
+// Start starts a sandbox with Options(opts...) and closes it when the test
+// ends.
 func Start(t testing.TB, opts ...func(*sandbox.Options)) *sandbox.Sandbox {
 	t.Helper()
-	o := sandbox.DefaultOptions()
-	o.Listen = "127.0.0.1:0"
-	o.StackDuration = 50 * time.Millisecond
-	for _, fn := range opts {
-		fn(&o)
-	}
-	sb, err := sandbox.Start(t.Context(), o)
+	sb, err := sandbox.Start(t.Context(), Options(opts...))
 	if err != nil {
 		t.Fatalf("start sandbox: %v", err)
 	}
@@ -31,4 +25,17 @@ func Start(t testing.TB, opts ...func(*sandbox.Options)) *sandbox.Sandbox {
 		}
 	})
 	return sb
+}
+
+// Options are the options tests start a sandbox with: a free port and fast
+// stack operations (50ms); opts adjust them. A sandbox that outlives one
+// test (shared by a package's tests) starts with these too.
+func Options(opts ...func(*sandbox.Options)) sandbox.Options {
+	o := sandbox.DefaultOptions()
+	o.Listen = "127.0.0.1:0"
+	o.StackDuration = 50 * time.Millisecond
+	for _, fn := range opts {
+		fn(&o)
+	}
+	return o
 }

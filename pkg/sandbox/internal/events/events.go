@@ -358,3 +358,24 @@ func (s *Service) busFor(k busKey) *bus {
 	s.buses[k] = b
 	return b
 }
+
+// Redeliver delivers an accepted event again, with the same event ID, to
+// the targets of the rules it matches now, as EventBridge's at-least-once
+// delivery sometimes does on AWS; it returns the new deliveries.
+func (s *Service) Redeliver(eventID string) ([]Delivery, error) {
+	s.mu.Lock()
+	var work []delivery
+	found := false
+	for _, e := range s.entries {
+		if e.EventID == eventID {
+			found = true
+			work = s.route(s.buses[busKey{account: e.Account, region: e.Region, name: e.EventBusName}], e)
+			break
+		}
+	}
+	s.mu.Unlock()
+	if !found {
+		return nil, awsapi.Errorf(http.StatusBadRequest, "ResourceNotFoundException", "No event %s was accepted.", eventID)
+	}
+	return s.deliver(work), nil
+}

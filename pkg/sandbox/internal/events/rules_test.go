@@ -376,6 +376,25 @@ func TestObjectCreatedStartsExecution(t *testing.T) {
 	if err != nil || len(list.Executions) > 1 {
 		t.Fatalf("executions: %+v %v", list, err)
 	}
+
+	// At-least-once delivery: the same event, delivered again, starts a
+	// second execution with the same input (the same event id).
+	var id struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(inputs[0]), &id); err != nil || id.ID == "" {
+		t.Fatalf("event id in %s: %v", inputs[0], err)
+	}
+	again, err := p.sb.Redeliver(id.ID)
+	if err != nil || len(again) != 1 || again[0].Err != nil || again[0].EventID != id.ID || again[0].Input != inputs[0] {
+		t.Fatalf("Redeliver: %+v %v", again, err)
+	}
+	if inputs := p.executions(t, 2); inputs[0] != inputs[1] {
+		t.Fatalf("redelivered input %s, first %s", inputs[0], inputs[1])
+	}
+	if _, err := p.sb.Redeliver("no-such-event"); err == nil {
+		t.Fatal("Redeliver of an unknown event succeeded")
+	}
 }
 
 // TestScheduledRuleAccepted: rules take schedules through the API (they fire
