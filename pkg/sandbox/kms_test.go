@@ -165,7 +165,7 @@ func TestS3WithKMS(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	objects := fmt.Sprintf(`{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::kms-bucket/*"}`)
+	objects := `{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::kms-bucket/*"}`
 	s3Only, _ := kmsRole(ctx, t, sb, "s3-only", `{"Version":"2012-10-17","Statement":[`+objects+`]}`)
 	withKey, _ := kmsRole(ctx, t, sb, "with-key", fmt.Sprintf(`{"Version":"2012-10-17","Statement":[%s,{"Effect":"Allow","Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":%q}]}`, objects, keyArn))
 	client := func(cfg aws.Config) *s3.Client {
